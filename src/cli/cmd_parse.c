@@ -1,0 +1,237 @@
+/* cmd_parse.c: `hisn parse`: reads files (or stdin), plain or compressed or
+ * zipped, detects or takes the format, and prints one normalized JSON event per
+ * line. Bad records are reported on stderr with their byte offset and skipped. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/io.h"
+#include "parse/parse.h"
+
+typedef struct run {
+	const char *format;
+	int64_t ref_time;
+	size_t max_record;
+	unsigned json_flags;
+	bool stats, strict, quiet;
+	const char *input;  /* current input path, for messages */
+	const char *member; /* current member name */
+	core_buf out;
+	uint64_t events, errors, bytes, inputs_failed;
+} run;
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: hisn parse [OPTIONS] [FILE...]\n"
+		"Reads logs and prints normalized events as JSON lines (one object per line).\n"
+		"With no FILE, or when FILE is -, reads standard input. .gz and .zst are\n"
+		"decompressed and .zip archives are read member by member (recognised by\n"
+		"their content, not their name).\n\n"
+		"options:\n"
+		"  -f, --format NAME     input format (default: auto); see --list-formats\n"
+		"      --list-formats    print the formats and exit\n"
+		"      --ref-time TIME   reference time for timestamps without a year\n"
+		"                        (RFC 3339; default: now)\n"
+		"      --max-record N    longest record in bytes (default 1048576)\n"
+		"      --original        add event.original with the raw record\n"
+		"      --pretty          indent the JSON\n"
+		"      --stats           print counts and throughput on stderr at the end\n"
+		"      --strict          exit 1 when any record could not be parsed\n"
+		"  -q, --quiet           do not print bad-record messages\n"
+		"  -h, --help            show this help\n\n"
+		"exit status: 0 ok (bad records are reported and skipped), 1 an input could\n"
+		"not be read or a write failed (or --strict and bad records), 2 usage.\n");
+}
+
+static void print_format(void *ud, const char *name, const char *summary)
+{
+	(void)ud;
+	printf("%-8s %s\n", name, summary);
+}
+
+static int on_batch(void *ud, core_event *ev, size_t n)
+{
+	run *r = ud;
+
+	r->out.len = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rc = core_event_to_json(&ev[i], &r->out, r->json_flags);
+		if (rc == 0)
+			rc = core_buf_addc(&r->out, '\n');
+		if (rc) {
+			fprintf(stderr, "hisn: parse: cannot write an event: %s\n", core_strerror(rc));
+			return rc;
+		}
+	}
+	r->events += n;
+	if (r->out.len && fwrite(r->out.data, 1, r->out.len, stdout) != r->out.len)
+		return CORE_EIO;
+	return 0;
+}
+
+static void on_error(void *ud, const core_err *e)
+{
+	run *r = ud;
+
+	r->errors++;
+	if (r->quiet)
+		return;
+	if (r->member && strcmp(r->member, r->input) != 0)
+		fprintf(stderr, "hisn: parse: %s: %s: offset %zu: %s\n", r->input, r->member, e->offset, e->msg);
+	else
+		fprintf(stderr, "hisn: parse: %s: offset %zu: %s\n", r->input, e->offset, e->msg);
+}
+
+/* Streams the current member of in through a new parse stream. */
+static int parse_member(run *r, io_input *in)
+{
+	core_err err = {0};
+	parse_options po = {.format = r->format, .ref_time = r->ref_time, .max_record = r->max_record,
+			    .name = r->member, .on_batch = on_batch, .on_error = on_error, .ud = r,
+			    .keep_raw = (r->json_flags & CORE_JSON_ORIGINAL) != 0};
+	parse_stream *ps = parse_stream_new(&po, &err);
+	int rc = 0;
+	bool first = true;
+
+	if (!ps) {
+		fprintf(stderr, "hisn: parse: %s\n", err.msg);
+		return CLI_EXIT_USAGE;
+	}
+	for (;;) {
+		size_t room;
+		char *buf = parse_stream_space(ps, &room);
+		ssize_t got = io_read(in, buf, room, &err);
+		if (got < 0) {
+			fprintf(stderr, "hisn: parse: %s: %s\n", r->input, err.msg);
+			rc = CLI_EXIT_RUNTIME;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		if (first && !io_looks_textual(buf, (size_t)got)) {
+			fprintf(stderr, "hisn: parse: %s: %s: binary data, not a log; skipped\n", r->input, r->member);
+			goto out;
+		}
+		first = false;
+		r->bytes += (uint64_t)got;
+		if (parse_stream_commit(ps, (size_t)got) != 0) {
+			rc = CLI_EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	if (parse_stream_finish(ps) != 0)
+		rc = CLI_EXIT_RUNTIME;
+out:
+	parse_stream_free(ps);
+	return rc;
+}
+
+static int parse_input(run *r, const char *path)
+{
+	core_err err = {0};
+	const char *name;
+	int rc = 0, more;
+	io_input *in = io_open(path, &err);
+
+	r->input = strcmp(path, "-") == 0 ? "stdin" : path;
+	if (!in) {
+		fprintf(stderr, "hisn: parse: %s: %s\n", r->input, err.msg);
+		r->inputs_failed++;
+		return CLI_EXIT_RUNTIME;
+	}
+	while ((more = io_next(in, &name, &err)) == 1) {
+		r->member = name;
+		rc = parse_member(r, in);
+		if (rc)
+			break;
+	}
+	if (more < 0) {
+		fprintf(stderr, "hisn: parse: %s: %s\n", r->input, err.msg);
+		rc = CLI_EXIT_RUNTIME;
+	}
+	if (rc)
+		r->inputs_failed++;
+	io_close(in);
+	return rc;
+}
+
+static int parse_ref_time(const char *s, int64_t *ns)
+{
+	size_t used;
+	return core_time_iso(s, strlen(s), ns, &used) == 0 && used == strlen(s) ? 0 : -1;
+}
+
+int cli_parse_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'}, {"list-formats", no_argument, NULL, 'L'},
+		{"ref-time", required_argument, NULL, 'r'}, {"max-record", required_argument, NULL, 'm'},
+		{"original", no_argument, NULL, 'o'},    {"pretty", no_argument, NULL, 'p'},
+		{"stats", no_argument, NULL, 's'},       {"strict", no_argument, NULL, 'S'},
+		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	run r = {.format = "auto"};
+	int c, rc = CLI_EXIT_OK;
+	uint64_t v;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': r.format = optarg; break;
+		case 'L': parse_formats(print_format, NULL); return CLI_EXIT_OK;
+		case 'r':
+			if (parse_ref_time(optarg, &r.ref_time) != 0) {
+				fprintf(stderr, "hisn: parse: --ref-time: '%s' is not an RFC 3339 time\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'm':
+			if (core_parse_u64(optarg, strlen(optarg), &v) != 0 || v < 64 || v > (1u << 30)) {
+				fprintf(stderr, "hisn: parse: --max-record: expected 64..1073741824 bytes\n");
+				return CLI_EXIT_USAGE;
+			}
+			r.max_record = (size_t)v;
+			break;
+		case 'o': r.json_flags |= CORE_JSON_ORIGINAL; break;
+		case 'p': r.json_flags |= CORE_JSON_PRETTY; break;
+		case 's': r.stats = true; break;
+		case 'S': r.strict = true; break;
+		case 'q': r.quiet = true; break;
+		case 'h': help(stdout); return CLI_EXIT_OK;
+		default: help(stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	core_buf_init(&r.out, 0);
+	int64_t t0 = core_time_now();
+	if (optind == argc) {
+		rc = parse_input(&r, "-");
+	} else {
+		for (int i = optind; i < argc; i++) {
+			int one = parse_input(&r, argv[i]);
+			if (one == CLI_EXIT_USAGE) {
+				rc = one;
+				break;
+			}
+			if (one)
+				rc = one;
+		}
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "hisn: parse: writing the output failed: %s\n", strerror(errno));
+		rc = CLI_EXIT_RUNTIME;
+	}
+	if (r.stats) {
+		double secs = (double)(core_time_now() - t0) / 1e9;
+		fprintf(stderr, "hisn: parse: %llu events, %llu bad records, %llu bytes in %.3f s (%.1f MB/s)\n",
+			(unsigned long long)r.events, (unsigned long long)r.errors,
+			(unsigned long long)r.bytes, secs, secs > 0 ? (double)r.bytes / secs / 1e6 : 0.0);
+	}
+	if (rc == CLI_EXIT_OK && r.strict && r.errors)
+		rc = CLI_EXIT_RUNTIME;
+	core_buf_free(&r.out);
+	return rc;
+}

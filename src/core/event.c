@@ -1,0 +1,370 @@
+/* event.c: building and reading events (fields in an arena, lookup by interned
+ * name or alias, dotted-path setters for the normalized ECS fields) and the
+ * per-chunk batch of events. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+void core_event_init(core_event *ev, core_arena *a)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->arena = a;
+	ev->ts = CORE_TS_NONE;
+}
+
+static int grow(core_event *ev)
+{
+	if (ev->n >= CORE_EVENT_MAX_FIELDS)
+		return CORE_ETOOBIG;
+	uint32_t cap = ev->cap ? ev->cap * 2 : 32;
+	core_field *f = core_arena_alloc(ev->arena, (size_t)cap * sizeof *f);
+	if (!f)
+		return CORE_ENOMEM;
+	if (ev->n)
+		memcpy(f, ev->f, (size_t)ev->n * sizeof *f);
+	ev->f = f;
+	ev->cap = cap;
+	return 0;
+}
+
+/* Appends a field of type t; returns its index or a negative code. */
+static int add(core_event *ev, uint32_t parent, const char *key, size_t klen, uint8_t t)
+{
+	core_name name;
+
+	if (ev->n == ev->cap) {
+		int rc = grow(ev);
+		if (rc)
+			return rc;
+	}
+	if (parent == CORE_NO_PARENT) {
+		name = core_intern(key, klen);
+	} else {
+		if (parent >= ev->n || ev->f[parent].type < CORE_T_ARRAY)
+			return CORE_EINVAL;
+		core_field *p = &ev->f[parent];
+		p->len++;
+		if (p->type == CORE_T_ARRAY) {
+			key = NULL;
+			klen = 0;
+			name = p->name; /* elements answer to the array's name */
+		} else {
+			name = p->name ? core_intern_child(p->name, key, klen) : 0;
+		}
+	}
+	if (klen > UINT32_MAX)
+		return CORE_ETOOBIG;
+	core_field *f = &ev->f[ev->n];
+	*f = (core_field){.key = key, .key_len = (uint32_t)klen, .name = name,
+			  .parent = parent, .type = t};
+	ev->index = NULL;
+	return (int)ev->n++;
+}
+
+int core_event_add_str(core_event *ev, uint32_t parent, const char *key, size_t klen,
+		       const char *s, size_t n)
+{
+	if (n > UINT32_MAX)
+		return CORE_ETOOBIG;
+	int i = add(ev, parent, key, klen, CORE_T_STR);
+	if (i >= 0) {
+		ev->f[i].u.s = s;
+		ev->f[i].len = (uint32_t)n;
+	}
+	return i;
+}
+
+int core_event_add_strcopy(core_event *ev, uint32_t parent, const char *key, size_t klen,
+			   const char *s, size_t n)
+{
+	char *c = core_arena_strndup(ev->arena, s, n);
+
+	if (!c)
+		return CORE_ENOMEM;
+	return core_event_add_str(ev, parent, key, klen, c, n);
+}
+
+int core_event_add_int(core_event *ev, uint32_t parent, const char *key, size_t klen, int64_t v)
+{
+	int i = add(ev, parent, key, klen, CORE_T_INT);
+	if (i >= 0)
+		ev->f[i].u.i = v;
+	return i;
+}
+
+int core_event_add_float(core_event *ev, uint32_t parent, const char *key, size_t klen, double v)
+{
+	int i = add(ev, parent, key, klen, CORE_T_FLOAT);
+	if (i >= 0)
+		ev->f[i].u.f = v;
+	return i;
+}
+
+int core_event_add_bool(core_event *ev, uint32_t parent, const char *key, size_t klen, bool v)
+{
+	int i = add(ev, parent, key, klen, CORE_T_BOOL);
+	if (i >= 0)
+		ev->f[i].u.b = v;
+	return i;
+}
+
+int core_event_add_null(core_event *ev, uint32_t parent, const char *key, size_t klen)
+{
+	return add(ev, parent, key, klen, CORE_T_NULL);
+}
+
+int core_event_add_object(core_event *ev, uint32_t parent, const char *key, size_t klen)
+{
+	return add(ev, parent, key, klen, CORE_T_OBJECT);
+}
+
+int core_event_add_array(core_event *ev, uint32_t parent, const char *key, size_t klen)
+{
+	return add(ev, parent, key, klen, CORE_T_ARRAY);
+}
+
+/* ---- dotted-path setters ------------------------------------------------ */
+
+static int find_name(const core_event *ev, core_name name)
+{
+	if (!name)
+		return -1;
+	for (uint32_t i = 0; i < ev->n; i++)
+		if (ev->f[i].name == name)
+			return (int)i;
+	return -1;
+}
+
+/* Index of the object named by path[0..n), created with its parents when
+ * missing. CORE_EPARSE when a prefix exists but is not an object. */
+static int ensure_object(core_event *ev, const char *path, size_t n)
+{
+	int i = find_name(ev, core_intern(path, n));
+
+	if (i >= 0)
+		return ev->f[i].type == CORE_T_OBJECT ? i : CORE_EPARSE;
+	const char *dot = memrchr(path, '.', n);
+	if (!dot)
+		return core_event_add_object(ev, CORE_NO_PARENT, path, n);
+	int p = ensure_object(ev, path, (size_t)(dot - path));
+	if (p < 0)
+		return p;
+	return core_event_add_object(ev, (uint32_t)p, dot + 1, n - (size_t)(dot - path) - 1);
+}
+
+/* The index of the leaf at path: the existing field (its children, if any,
+ * are left in place but the caller overwrites its type and value), or a new
+ * one of type t. When an enclosing name holds a non-object value (an input
+ * field "host": "x" and the path "host.name"), the leaf is added at the top
+ * level under its full dotted key, which still has the same interned name. */
+static int leaf(core_event *ev, const char *path, uint8_t t)
+{
+	size_t n = strlen(path);
+	core_name name = core_intern(path, n);
+	int i = find_name(ev, name);
+
+	if (i >= 0) {
+		if (ev->f[i].type >= CORE_T_ARRAY)
+			return CORE_EINVAL; /* never replace a container */
+		ev->f[i].type = t;
+		return i;
+	}
+	const char *dot = memrchr(path, '.', n);
+	if (!dot)
+		return add(ev, CORE_NO_PARENT, path, n, t);
+	int p = ensure_object(ev, path, (size_t)(dot - path));
+	if (p == CORE_EPARSE)
+		return add(ev, CORE_NO_PARENT, path, n, t);
+	if (p < 0)
+		return p;
+	return add(ev, (uint32_t)p, dot + 1, n - (size_t)(dot - path) - 1, t);
+}
+
+int core_event_set_str(core_event *ev, const char *path, const char *s, size_t n)
+{
+	if (n > UINT32_MAX)
+		return CORE_ETOOBIG;
+	int i = leaf(ev, path, CORE_T_STR);
+	if (i >= 0) {
+		ev->f[i].u.s = s;
+		ev->f[i].len = (uint32_t)n;
+	}
+	return i;
+}
+
+int core_event_set_strcopy(core_event *ev, const char *path, const char *s, size_t n)
+{
+	char *c = core_arena_strndup(ev->arena, s, n);
+
+	if (!c)
+		return CORE_ENOMEM;
+	return core_event_set_str(ev, path, c, n);
+}
+
+int core_event_set_int(core_event *ev, const char *path, int64_t v)
+{
+	int i = leaf(ev, path, CORE_T_INT);
+	if (i >= 0) {
+		ev->f[i].u.i = v;
+		ev->f[i].len = 0;
+	}
+	return i;
+}
+
+int core_event_set_bool(core_event *ev, const char *path, bool v)
+{
+	int i = leaf(ev, path, CORE_T_BOOL);
+	if (i >= 0) {
+		ev->f[i].u.b = v;
+		ev->f[i].len = 0;
+	}
+	return i;
+}
+
+int core_event_set_object(core_event *ev, const char *path)
+{
+	return ensure_object(ev, path, strlen(path));
+}
+
+int core_event_set_alias(core_event *ev, uint32_t idx, core_name alias)
+{
+	if (idx >= ev->n)
+		return CORE_EINVAL;
+	ev->f[idx].alias = alias;
+	ev->index = NULL;
+	return 0;
+}
+
+int core_event_hoist(core_event *ev, uint32_t idx)
+{
+	core_field *f = idx < ev->n ? &ev->f[idx] : NULL;
+	size_t n;
+
+	if (!f || !f->alias || f->type >= CORE_T_ARRAY || f->parent == CORE_NO_PARENT)
+		return CORE_EINVAL;
+	if (ev->f[f->parent].type == CORE_T_ARRAY)
+		return CORE_EINVAL;
+	/* A container emptied by the move is hidden, and so on upwards. */
+	for (uint32_t p = f->parent; p != CORE_NO_PARENT; p = ev->f[p].parent) {
+		if (--ev->f[p].len > 0)
+			break;
+		ev->f[p].flags |= CORE_F_HIDDEN;
+	}
+	core_name old = f->name;
+	f->name = f->alias;
+	f->alias = old;
+	f->key = core_name_str(f->name, &n);
+	f->key_len = (uint32_t)n;
+	f->parent = CORE_NO_PARENT;
+	ev->index = NULL;
+	return 0;
+}
+
+/* ---- lookup ------------------------------------------------------------------ */
+
+static inline uint32_t slot_of(core_name name, uint32_t mask)
+{
+	return (name * 2654435761u) & mask;
+}
+
+static void index_put(uint32_t *tab, uint32_t mask, const core_field *f, core_name name, uint32_t i)
+{
+	uint32_t s = slot_of(name, mask);
+
+	for (; tab[s]; s = (s + 1) & mask) {
+		const core_field *o = &f[tab[s] - 1];
+		if (o->name == name || o->alias == name)
+			return; /* the first field of a name wins */
+	}
+	tab[s] = i + 1;
+}
+
+int core_event_index(core_event *ev)
+{
+	uint32_t cap = 16;
+
+	while (cap < ev->n * 4u)
+		cap *= 2;
+	uint32_t *tab = core_arena_alloc(ev->arena, (size_t)cap * sizeof *tab);
+	if (!tab)
+		return CORE_ENOMEM;
+	memset(tab, 0, (size_t)cap * sizeof *tab);
+	for (uint32_t i = 0; i < ev->n; i++) {
+		const core_field *f = &ev->f[i];
+		if (f->name)
+			index_put(tab, cap - 1, ev->f, f->name, i);
+		if (f->alias)
+			index_put(tab, cap - 1, ev->f, f->alias, i);
+	}
+	ev->index = tab;
+	ev->index_mask = cap - 1;
+	return 0;
+}
+
+const core_field *core_event_get(const core_event *ev, core_name name)
+{
+	if (!name)
+		return NULL;
+	if (ev->index) {
+		for (uint32_t s = slot_of(name, ev->index_mask); ev->index[s];
+		     s = (s + 1) & ev->index_mask) {
+			const core_field *f = &ev->f[ev->index[s] - 1];
+			if (f->name == name || f->alias == name)
+				return f;
+		}
+		return NULL;
+	}
+	for (uint32_t i = 0; i < ev->n; i++)
+		if (ev->f[i].name == name || ev->f[i].alias == name)
+			return &ev->f[i];
+	return NULL;
+}
+
+const core_field *core_event_get_path(const core_event *ev, const char *path)
+{
+	return core_event_get(ev, core_intern_find(path, strlen(path)));
+}
+
+/* ---- batches ------------------------------------------------------------------ */
+
+int core_batch_init(core_batch *b, size_t arena_max)
+{
+	memset(b, 0, sizeof *b);
+	b->arena = core_arena_new(1u << 20, arena_max);
+	return b->arena ? 0 : CORE_ENOMEM;
+}
+
+void core_batch_free(core_batch *b)
+{
+	core_arena_free(b->arena);
+	free(b->ev);
+	memset(b, 0, sizeof *b);
+}
+
+core_event *core_batch_new_event(core_batch *b)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		core_event *e = realloc(b->ev, cap * sizeof *e);
+		if (!e)
+			return NULL;
+		b->ev = e;
+		b->cap = cap;
+	}
+	core_event *ev = &b->ev[b->n++];
+	core_event_init(ev, b->arena);
+	return ev;
+}
+
+void core_batch_drop_last(core_batch *b)
+{
+	if (b->n)
+		b->n--;
+}
+
+void core_batch_reset(core_batch *b)
+{
+	b->n = 0;
+	core_arena_reset(b->arena);
+}

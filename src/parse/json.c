@@ -1,0 +1,218 @@
+/* json.c: JSON records (JSON lines, concatenated documents, arrays of events).
+ * yyjson parses the record with the batch arena as its allocator, so strings
+ * stay in that arena and are borrowed by the fields without a copy. Windows
+ * events are recognised and normalized by winevent.c; other objects get their
+ * timestamp from the usual keys. */
+#include <stdio.h>
+#include <string.h>
+#include <yyjson.h>
+
+#include "parse/parse_int.h"
+
+#define MAX_DEPTH 64
+
+static void *a_malloc(void *ctx, size_t size)
+{
+	return core_arena_alloc(ctx, size);
+}
+
+static void *a_realloc(void *ctx, void *ptr, size_t old, size_t size)
+{
+	void *p = core_arena_alloc(ctx, size);
+	if (p && ptr)
+		memcpy(p, ptr, old < size ? old : size);
+	return p;
+}
+
+static void a_free(void *ctx, void *ptr)
+{
+	(void)ctx;
+	(void)ptr;
+}
+
+static int add_value(parse_ctx *cx, core_event *ev, uint32_t parent, const char *k, size_t kn,
+		     yyjson_val *v, int depth);
+
+static int add_children(parse_ctx *cx, core_event *ev, uint32_t idx, yyjson_val *v, int depth)
+{
+	int rc = 0;
+
+	if (yyjson_is_obj(v)) {
+		yyjson_obj_iter it = yyjson_obj_iter_with(v);
+		yyjson_val *key;
+		while (rc == 0 && (key = yyjson_obj_iter_next(&it)))
+			rc = add_value(cx, ev, idx, yyjson_get_str(key), yyjson_get_len(key),
+				       yyjson_obj_iter_get_val(key), depth + 1);
+	} else {
+		yyjson_arr_iter it = yyjson_arr_iter_with(v);
+		yyjson_val *e;
+		while (rc == 0 && (e = yyjson_arr_iter_next(&it)))
+			rc = add_value(cx, ev, idx, NULL, 0, e, depth + 1);
+	}
+	return rc;
+}
+
+/* Adds v (and its children) as a field under parent. Containers deeper than
+ * MAX_DEPTH are kept as their JSON text. */
+static int add_value(parse_ctx *cx, core_event *ev, uint32_t parent, const char *k, size_t kn,
+		     yyjson_val *v, int depth)
+{
+	int idx;
+
+	switch (yyjson_get_type(v)) {
+	case YYJSON_TYPE_STR:
+		idx = core_event_add_str(ev, parent, k, kn, yyjson_get_str(v), yyjson_get_len(v));
+		break;
+	case YYJSON_TYPE_NUM:
+		if (yyjson_is_sint(v) || (yyjson_is_uint(v) && yyjson_get_uint(v) <= INT64_MAX)) {
+			idx = core_event_add_int(ev, parent, k, kn, yyjson_get_sint(v));
+		} else if (yyjson_is_uint(v)) {
+			char tmp[24];
+			int len = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)yyjson_get_uint(v));
+			idx = core_event_add_strcopy(ev, parent, k, kn, tmp, (size_t)len);
+		} else {
+			idx = core_event_add_float(ev, parent, k, kn, yyjson_get_real(v));
+		}
+		break;
+	case YYJSON_TYPE_BOOL:
+		idx = core_event_add_bool(ev, parent, k, kn, yyjson_get_bool(v));
+		break;
+	case YYJSON_TYPE_NULL:
+		idx = core_event_add_null(ev, parent, k, kn);
+		break;
+	case YYJSON_TYPE_ARR:
+	case YYJSON_TYPE_OBJ:
+		if (depth >= MAX_DEPTH) {
+			size_t len;
+			yyjson_alc alc = {a_malloc, a_realloc, a_free, ev->arena};
+			char *s = yyjson_val_write_opts(v, 0, &alc, &len, NULL);
+			idx = s ? core_event_add_str(ev, parent, k, kn, s, len) : CORE_ENOMEM;
+			break;
+		}
+		idx = yyjson_is_obj(v) ? core_event_add_object(ev, parent, k, kn)
+				       : core_event_add_array(ev, parent, k, kn);
+		if (idx >= 0)
+			idx = add_children(cx, ev, (uint32_t)idx, v, depth) < 0 ? CORE_ENOMEM : idx;
+		break;
+	default:
+		idx = core_event_add_null(ev, parent, k, kn);
+	}
+	if (idx < 0)
+		return core_err_set(&cx->err, idx, 0, "cannot store field: %s", core_strerror(idx));
+	return 0;
+}
+
+/* Parses s[0..n) with yyjson into the batch arena. NULL with cx->err set. */
+static yyjson_doc *read_doc(parse_ctx *cx, const char *s, size_t n)
+{
+	yyjson_alc alc = {a_malloc, a_realloc, a_free, cx->batch->arena};
+	yyjson_read_err rerr;
+	yyjson_doc *doc = yyjson_read_opts((char *)s, n, YYJSON_READ_ALLOW_INVALID_UNICODE, &alc, &rerr);
+
+	if (!doc) {
+		int code = rerr.code == YYJSON_READ_ERROR_MEMORY_ALLOCATION ? CORE_ENOMEM : CORE_EPARSE;
+		core_err_set(&cx->err, code, rerr.pos, "invalid JSON: %s", rerr.msg ? rerr.msg : "error");
+	}
+	return doc;
+}
+
+int parse_json_into(parse_ctx *cx, core_event *ev, uint32_t parent, const char *s, size_t n)
+{
+	yyjson_doc *doc = read_doc(cx, s, n);
+
+	if (!doc)
+		return cx->err.code;
+	yyjson_val *root = yyjson_doc_get_root(doc);
+	if (!yyjson_is_obj(root))
+		return core_err_set(&cx->err, CORE_EPARSE, 0, "expected a JSON object");
+	return add_children(cx, ev, parent, root, 0);
+}
+
+static const char *const time_keys[] = {"@timestamp", "timestamp", "time", "ts", "eventTime",
+					 "TimeGenerated", "EventTime", "datetime", "date"};
+
+/* The event time of a generic JSON object from the first usual key that holds
+ * an ISO 8601 text or epoch seconds/milliseconds. */
+static void generic_time(core_event *ev)
+{
+	for (size_t i = 0; i < sizeof time_keys / sizeof time_keys[0]; i++) {
+		core_name nm = core_intern_find(time_keys[i], strlen(time_keys[i]));
+		const core_field *f = nm ? core_event_get(ev, nm) : NULL;
+		int64_t ns;
+		size_t used;
+		if (!f || f->parent != CORE_NO_PARENT)
+			continue;
+		if (f->type == CORE_T_STR &&
+		    ((core_time_iso(f->u.s, f->len, &ns, &used) == 0 && used == f->len) ||
+		     (core_time_epoch(f->u.s, f->len, &ns, &used) == 0 && used == f->len))) {
+			ev->ts = ns;
+			ev->ts_orig = f->u.s;
+			ev->ts_orig_len = f->len;
+			return;
+		}
+		if (f->type == CORE_T_INT && f->u.i > 0) {
+			char tmp[24];
+			int len = snprintf(tmp, sizeof tmp, "%lld", (long long)f->u.i);
+			if (core_time_epoch(tmp, (size_t)len, &ns, NULL) == 0) {
+				ev->ts = ns;
+				return;
+			}
+		}
+	}
+}
+
+static int one_object(parse_ctx *cx, const char *rec, size_t n, yyjson_val *obj)
+{
+	core_event *ev = parse_ctx_event(cx, rec, n);
+
+	if (!ev)
+		return CORE_ENOMEM;
+	int rc = add_children(cx, ev, CORE_NO_PARENT, obj, 0);
+	if (rc)
+		return rc;
+	rc = parse_winevent_normalize(cx, ev);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		generic_time(ev);
+	return 0;
+}
+
+static int json_parse(parse_ctx *cx, const char *rec, size_t n)
+{
+	yyjson_doc *doc = read_doc(cx, rec, n);
+
+	if (!doc)
+		return cx->err.code;
+	yyjson_val *root = yyjson_doc_get_root(doc);
+	if (yyjson_is_obj(root))
+		return one_object(cx, rec, n, root);
+	if (!yyjson_is_arr(root))
+		return core_err_set(&cx->err, CORE_EPARSE, 0, "expected a JSON object or an array of objects");
+	yyjson_arr_iter it = yyjson_arr_iter_with(root);
+	yyjson_val *e;
+	while ((e = yyjson_arr_iter_next(&it))) {
+		if (!yyjson_is_obj(e))
+			return core_err_set(&cx->err, CORE_EPARSE, 0, "array element is not a JSON object");
+		int rc = one_object(cx, rec, n, e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int json_probe(const char *rec, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (rec[i] == ' ' || rec[i] == '\t'))
+		i++;
+	return i < n && (rec[i] == '{' || rec[i] == '[') ? 90 : 0;
+}
+
+const parse_format parse_fmt_json = {
+	.name = "json",
+	.summary = "JSON lines or concatenated documents; Windows events (evtx_dump, NXLog) normalized",
+	.framing = PARSE_FRAME_JSON,
+	.probe = json_probe,
+	.parse = json_parse,
+};
