@@ -125,6 +125,13 @@ static int parse_member(run *r, io_input *in)
 	}
 	if (parse_stream_finish(ps) != 0)
 		rc = CLI_EXIT_RUNTIME;
+	if (r->stats) {
+		parse_stats st;
+		parse_stream_stats(ps, &st);
+		fprintf(stderr, "hisn: parse: %s%s%s: format %s, %llu events, %llu bad records\n", r->input,
+			strcmp(r->member, r->input) ? ": " : "", strcmp(r->member, r->input) ? r->member : "",
+			parse_stream_format(ps), (unsigned long long)st.events, (unsigned long long)st.errors);
+	}
 out:
 	parse_stream_free(ps);
 	return rc;

@@ -251,9 +251,12 @@ int core_time_filetime(uint64_t ticks, int64_t *ns)
 {
 	/* 1601-01-01 to 1970-01-01 is 134774 days. */
 	const uint64_t epoch_ticks = 134774ULL * 86400ULL * 10000000ULL;
-	if (ticks / 100 > (uint64_t)INT64_MAX / 10000) /* keep ns in range */
+	if (ticks > (uint64_t)INT64_MAX)
 		return CORE_EPARSE;
-	*ns = ((int64_t)ticks - (int64_t)epoch_ticks) * 100;
+	int64_t d = (int64_t)ticks - (int64_t)epoch_ticks;
+	if (d > INT64_MAX / 100 || d < INT64_MIN / 100) /* keep ns in range */
+		return CORE_EPARSE;
+	*ns = d * 100;
 	return 0;
 }
 

@@ -173,7 +173,86 @@ static void flat_time(core_event *ev)
 	}
 	set_ts(ev, at);
 	if (ev->ts == CORE_TS_NONE)
+		set_ts(ev, get(ev, "TimeGenerated"));
+	if (ev->ts == CORE_TS_NONE)
 		set_ts(ev, et);
+}
+
+/* Decodes the XML text s[0..n) (the five predefined entities and numeric
+ * references) into the arena; returns NULL on allocation failure. */
+static const char *xml_text(core_arena *a, const char *s, size_t n, size_t *out_n)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {{"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&quot;", '"'}, {"&apos;", '\''}};
+	if (!memchr(s, '&', n)) {
+		*out_n = n;
+		return s;
+	}
+	char *o = core_arena_alloc(a, n + 1);
+	size_t k = 0;
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t j = 0;
+		for (; j < sizeof ents / sizeof ents[0]; j++) {
+			size_t l = strlen(ents[j].ent);
+			if (n - i >= l && memcmp(s + i, ents[j].ent, l) == 0) {
+				o[k++] = ents[j].c;
+				i += l;
+				break;
+			}
+		}
+		if (j == sizeof ents / sizeof ents[0])
+			o[k++] = s[i++]; /* numeric references are rare here: kept as written */
+	}
+	*out_n = k;
+	return o;
+}
+
+/* Azure Monitor's SecurityEvent keeps EventData as an XML text:
+ * <Data Name="X">value</Data> elements become top-level fields X. */
+static int event_data_xml(core_event *ev, const char *s, size_t n)
+{
+	const char *end = s + n, *p = s;
+	static const char open[] = "<Data Name=\"";
+
+	while ((p = memmem(p, (size_t)(end - p), open, sizeof open - 1))) {
+		const char *name = p + sizeof open - 1;
+		const char *q = memchr(name, '"', (size_t)(end - name));
+		if (!q || q + 1 >= end)
+			break;
+		size_t nlen = (size_t)(q - name);
+		if (q[1] == '/') { /* <Data Name="X"/> */
+			p = q + 1;
+			continue;
+		}
+		const char *v = q + 2, *ve = memmem(v, (size_t)(end - v), "</Data>", 7);
+		if (q[1] != '>' || !ve)
+			break;
+		size_t tn;
+		const char *t = xml_text(ev->arena, v, (size_t)(ve - v), &tn);
+		if (!t || core_event_add_str(ev, CORE_NO_PARENT, name, nlen, t, tn) < 0)
+			return CORE_ENOMEM;
+		p = ve + 7;
+	}
+	return 0;
+}
+
+/* An EventData kept as text (Azure Monitor): its fields go to the top level. */
+static int event_data_text(parse_ctx *cx, core_event *ev)
+{
+	int ed = top(ev, "EventData");
+	if (ed < 0 || ev->f[ed].type != CORE_T_STR || ev->f[ed].len < 2)
+		return 0;
+	const char *s = ev->f[ed].u.s;
+	size_t n = ev->f[ed].len;
+	if (s[0] == '{')
+		return parse_json_into(cx, ev, CORE_NO_PARENT, s, n) == CORE_ENOMEM ? CORE_ENOMEM : 0;
+	if (s[0] == '<')
+		return event_data_xml(ev, s, n);
+	return 0;
 }
 
 static void ecs_str(core_event *ev, const char *path, const char *from)
@@ -228,7 +307,6 @@ static int ecs(core_event *ev)
 
 int parse_winevent_normalize(parse_ctx *cx, core_event *ev)
 {
-	(void)cx;
 	int event = top(ev, "Event");
 	int sys = child(ev, event, "System");
 
@@ -248,8 +326,14 @@ int parse_winevent_normalize(parse_ctx *cx, core_event *ev)
 	int eid = top(ev, "EventID");
 	if (eid < 0 || (top(ev, "Channel") < 0 && top(ev, "SourceName") < 0 && top(ev, "ProviderGuid") < 0))
 		return 0;
+	if (event_data_text(cx, ev) < 0)
+		return CORE_ENOMEM;
 	if (!taken(ev, "Provider_Name", 13))
 		alias(ev, top(ev, "SourceName"), "Provider_Name", 13);
+	if (!taken(ev, "Provider_Name", 13))
+		alias(ev, top(ev, "EventSourceName"), "Provider_Name", 13);
+	if (!taken(ev, "Provider_Name", 13))
+		alias(ev, top(ev, "Provider"), "Provider_Name", 13);
 	if (!taken(ev, "Computer", 8))
 		alias(ev, top(ev, "Hostname"), "Computer", 8);
 	flat_time(ev);
