@@ -150,11 +150,17 @@ static int parse_input(run *r, const char *path)
 		r->inputs_failed++;
 		return CLI_EXIT_RUNTIME;
 	}
+	/* A member that cannot be read (an unsupported method, a bad CRC) is
+	 * reported and the next one is still read. */
 	while ((more = io_next(in, &name, &err)) == 1) {
 		r->member = name;
-		rc = parse_member(r, in);
-		if (rc)
+		int one = parse_member(r, in);
+		if (one == CLI_EXIT_USAGE) {
+			rc = one;
 			break;
+		}
+		if (one)
+			rc = one;
 	}
 	if (more < 0) {
 		fprintf(stderr, "hisn: parse: %s: %s\n", r->input, err.msg);

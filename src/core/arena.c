@@ -1,10 +1,13 @@
 /* arena.c: bump allocation for one batch of events. Blocks are chained; a
- * reset keeps the first block so that steady-state batches do not touch the
- * system allocator. Requests larger than a block get a block of their own. */
+ * reset keeps the blocks of the standard size (up to a retention bound) so
+ * that steady-state batches do not touch the system allocator or fault pages
+ * in again. Requests larger than a block get a block of their own. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
+
+#define RETAIN_MAX (64u << 20) /* bytes of spare blocks a reset keeps */
 
 typedef struct block {
 	struct block *next;
@@ -15,6 +18,8 @@ typedef struct block {
 struct core_arena {
 	block *head;      /* current block (most recent) */
 	block *first;     /* kept across resets */
+	block *spare;     /* blocks of the standard size kept by reset for reuse */
+	size_t spare_bytes;
 	size_t block_size;
 	size_t max_bytes; /* 0: unbounded */
 	size_t total;     /* bytes of all blocks */
@@ -55,11 +60,13 @@ void core_arena_free(core_arena *a)
 {
 	if (!a)
 		return;
-	block *b = a->head;
-	while (b) {
-		block *next = b->next;
-		free(b);
-		b = next;
+	for (int list = 0; list < 2; list++) {
+		block *b = list ? a->spare : a->head;
+		while (b) {
+			block *next = b->next;
+			free(b);
+			b = next;
+		}
 	}
 	free(a);
 }
@@ -75,9 +82,15 @@ void *core_arena_alloc(core_arena *a, size_t n)
 		size_t size = need > a->block_size ? need : a->block_size;
 		if (a->max_bytes && a->total + size > a->max_bytes)
 			return NULL;
-		block *nb = block_new(size);
-		if (!nb)
+		block *nb;
+		if (size == a->block_size && a->spare) {
+			nb = a->spare;
+			a->spare = nb->next;
+			a->spare_bytes -= size;
+			nb->used = 0;
+		} else if (!(nb = block_new(size))) {
 			return NULL;
+		}
 		nb->next = a->head;
 		a->head = nb;
 		a->total += size;
@@ -107,7 +120,13 @@ void core_arena_reset(core_arena *a)
 
 	while (b && b != a->first) {
 		block *next = b->next;
-		free(b);
+		if (b->size == a->block_size && a->spare_bytes + b->size <= RETAIN_MAX) {
+			b->next = a->spare;
+			a->spare = b;
+			a->spare_bytes += b->size;
+		} else {
+			free(b);
+		}
 		b = next;
 	}
 	a->head = a->first;

@@ -88,6 +88,9 @@ core_name core_intern(const char *s, size_t n);
 core_name core_intern_child(core_name parent, const char *key, size_t n);
 /* The id of s if it was interned, 0 otherwise; never inserts. */
 core_name core_intern_find(const char *s, size_t n);
+/* The name of a string literal (or text that never changes): cached per
+ * thread by address, so repeated calls cost a probe, not a hash. */
+core_name core_intern_lit(const char *lit);
 /* The text of a name; stable for the life of the process (never free it). */
 const char *core_name_str(core_name id, size_t *len);
 uint32_t core_name_count(void);
@@ -162,7 +165,9 @@ int core_event_add_array(core_event *ev, uint32_t parent, const char *key, size_
 
 /* Set a field by dotted path (ECS names such as "source.ip"), creating the
  * enclosing objects as needed. When the leaf exists it is replaced in place.
- * path is a NUL-terminated static or long-lived string. Returns the index. */
+ * path must be a string literal (or text that never changes while the process
+ * runs): its interned name is cached per thread by address and length.
+ * Returns the index. */
 int core_event_set_str(core_event *ev, const char *path, const char *s, size_t n);
 int core_event_set_strcopy(core_event *ev, const char *path, const char *s, size_t n);
 int core_event_set_int(core_event *ev, const char *path, int64_t v);
@@ -178,6 +183,8 @@ int core_event_set_alias(core_event *ev, uint32_t idx, core_name alias);
 const core_field *core_event_get(const core_event *ev, core_name name);
 /* Convenience: lookup by text; NULL when the name was never interned. */
 const core_field *core_event_get_path(const core_event *ev, const char *path);
+/* The same for a string literal, whose name is cached by address (fast). */
+const core_field *core_event_get_lit(const core_event *ev, const char *lit);
 /* Builds the name -> field hash in the arena. Returns 0 or CORE_ENOMEM. */
 int core_event_index(core_event *ev);
 /* Moves the leaf idx to the top level under its alias, which becomes its name

@@ -17,7 +17,7 @@ static int grow(core_event *ev)
 {
 	if (ev->n >= CORE_EVENT_MAX_FIELDS)
 		return CORE_ETOOBIG;
-	uint32_t cap = ev->cap ? ev->cap * 2 : 32;
+	uint32_t cap = ev->cap ? ev->cap * 2 : 64;
 	core_field *f = core_arena_alloc(ev->arena, (size_t)cap * sizeof *f);
 	if (!f)
 		return CORE_ENOMEM;
@@ -28,10 +28,27 @@ static int grow(core_event *ev)
 	return 0;
 }
 
-/* Appends a field of type t; returns its index or a negative code. */
-static int add(core_event *ev, uint32_t parent, const char *key, size_t klen, uint8_t t)
+static void index_put(uint32_t *tab, uint32_t mask, const core_field *f, core_name name, uint32_t i);
+
+/* Keeps the name index (when there is one) up to date with field i; it is
+ * rebuilt twice as large when half full (or dropped if memory runs out). */
+static void index_add(core_event *ev, uint32_t i, core_name name)
 {
-	core_name name;
+	if (!ev->index || !name)
+		return;
+	if ((ev->n + 1) * 2 > ev->index_mask + 1) {
+		ev->index = NULL;
+		if (core_event_index(ev) != 0)
+			return;
+	}
+	index_put(ev->index, ev->index_mask, ev->f, name, i);
+}
+
+/* Appends a field of type t named name (0: derived from the parent's name
+ * and key); returns its index or a negative code. */
+static int add_named(core_event *ev, uint32_t parent, const char *key, size_t klen, uint8_t t,
+		     core_name name)
+{
 
 	if (ev->n == ev->cap) {
 		int rc = grow(ev);
@@ -39,7 +56,8 @@ static int add(core_event *ev, uint32_t parent, const char *key, size_t klen, ui
 			return rc;
 	}
 	if (parent == CORE_NO_PARENT) {
-		name = core_intern(key, klen);
+		if (!name)
+			name = core_intern_child(0, key, klen);
 	} else {
 		if (parent >= ev->n || ev->f[parent].type < CORE_T_ARRAY)
 			return CORE_EINVAL;
@@ -49,7 +67,7 @@ static int add(core_event *ev, uint32_t parent, const char *key, size_t klen, ui
 			key = NULL;
 			klen = 0;
 			name = p->name; /* elements answer to the array's name */
-		} else {
+		} else if (!name) {
 			name = p->name ? core_intern_child(p->name, key, klen) : 0;
 		}
 	}
@@ -58,8 +76,13 @@ static int add(core_event *ev, uint32_t parent, const char *key, size_t klen, ui
 	core_field *f = &ev->f[ev->n];
 	*f = (core_field){.key = key, .key_len = (uint32_t)klen, .name = name,
 			  .parent = parent, .type = t};
-	ev->index = NULL;
+	index_add(ev, ev->n, name);
 	return (int)ev->n++;
+}
+
+static int add(core_event *ev, uint32_t parent, const char *key, size_t klen, uint8_t t)
+{
+	return add_named(ev, parent, key, klen, t, 0);
 }
 
 int core_event_add_str(core_event *ev, uint32_t parent, const char *key, size_t klen,
@@ -126,10 +149,43 @@ int core_event_add_array(core_event *ev, uint32_t parent, const char *key, size_
 
 /* ---- dotted-path setters ------------------------------------------------ */
 
+/* The setters take string literals: their names are cached per thread by the
+ * address and length of the text, so a path is interned once per thread. */
+typedef struct path_slot {
+	const char *p;
+	size_t n;
+	core_name id;
+} path_slot;
+
+static _Thread_local path_slot t_paths[1024];
+
+static core_name path_name(const char *p, size_t n);
+
+core_name core_intern_lit(const char *lit)
+{
+	return path_name(lit, strlen(lit));
+}
+
+static core_name path_name(const char *p, size_t n)
+{
+	uintptr_t h = ((uintptr_t)p >> 3) * 2654435761u + n * 40503u;
+	path_slot *s = &t_paths[(h >> 7) & 1023];
+
+	if (s->p == p && s->n == n && s->id)
+		return s->id;
+	core_name id = core_intern(p, n);
+	*s = (path_slot){.p = p, .n = n, .id = id};
+	return id;
+}
+
 static int find_name(const core_event *ev, core_name name)
 {
 	if (!name)
 		return -1;
+	if (ev->index) {
+		const core_field *f = core_event_get(ev, name);
+		return f && f->name == name ? (int)(f - ev->f) : -1;
+	}
 	for (uint32_t i = 0; i < ev->n; i++)
 		if (ev->f[i].name == name)
 			return (int)i;
@@ -140,17 +196,18 @@ static int find_name(const core_event *ev, core_name name)
  * missing. CORE_EPARSE when a prefix exists but is not an object. */
 static int ensure_object(core_event *ev, const char *path, size_t n)
 {
-	int i = find_name(ev, core_intern(path, n));
+	core_name name = path_name(path, n);
+	int i = find_name(ev, name);
 
 	if (i >= 0)
 		return ev->f[i].type == CORE_T_OBJECT ? i : CORE_EPARSE;
 	const char *dot = memrchr(path, '.', n);
 	if (!dot)
-		return core_event_add_object(ev, CORE_NO_PARENT, path, n);
+		return add_named(ev, CORE_NO_PARENT, path, n, CORE_T_OBJECT, name);
 	int p = ensure_object(ev, path, (size_t)(dot - path));
 	if (p < 0)
 		return p;
-	return core_event_add_object(ev, (uint32_t)p, dot + 1, n - (size_t)(dot - path) - 1);
+	return add_named(ev, (uint32_t)p, dot + 1, n - (size_t)(dot - path) - 1, CORE_T_OBJECT, name);
 }
 
 /* The index of the leaf at path: the existing field (its children, if any,
@@ -158,11 +215,35 @@ static int ensure_object(core_event *ev, const char *path, size_t n)
  * one of type t. When an enclosing name holds a non-object value (an input
  * field "host": "x" and the path "host.name"), the leaf is added at the top
  * level under its full dotted key, which still has the same interned name. */
+/* What a setter needs to know of a literal path, cached per thread by its
+ * address: its length, its name, and where its last dot is. */
+typedef struct leaf_slot {
+	const char *p;
+	uint32_t n, dot; /* dot == n: none */
+	core_name name;
+} leaf_slot;
+
+static _Thread_local leaf_slot t_leaves[512];
+
+static const leaf_slot *leaf_info(const char *path)
+{
+	leaf_slot *s = &t_leaves[(((uintptr_t)path >> 3) * 2654435761u >> 9) & 511];
+
+	if (s->p != path || !s->name) {
+		size_t n = strlen(path);
+		const char *dot = memrchr(path, '.', n);
+		if (n > UINT32_MAX / 2)
+			n = UINT32_MAX / 2;
+		*s = (leaf_slot){.p = path, .n = (uint32_t)n, .name = path_name(path, n),
+				 .dot = dot ? (uint32_t)(dot - path) : (uint32_t)n};
+	}
+	return s;
+}
+
 static int leaf(core_event *ev, const char *path, uint8_t t)
 {
-	size_t n = strlen(path);
-	core_name name = core_intern(path, n);
-	int i = find_name(ev, name);
+	const leaf_slot *L = leaf_info(path);
+	int i = find_name(ev, L->name);
 
 	if (i >= 0) {
 		if (ev->f[i].type >= CORE_T_ARRAY)
@@ -170,15 +251,14 @@ static int leaf(core_event *ev, const char *path, uint8_t t)
 		ev->f[i].type = t;
 		return i;
 	}
-	const char *dot = memrchr(path, '.', n);
-	if (!dot)
-		return add(ev, CORE_NO_PARENT, path, n, t);
-	int p = ensure_object(ev, path, (size_t)(dot - path));
+	if (L->dot == L->n)
+		return add_named(ev, CORE_NO_PARENT, path, L->n, t, L->name);
+	int p = ensure_object(ev, path, L->dot);
 	if (p == CORE_EPARSE)
-		return add(ev, CORE_NO_PARENT, path, n, t);
+		return add_named(ev, CORE_NO_PARENT, path, L->n, t, L->name);
 	if (p < 0)
 		return p;
-	return add(ev, (uint32_t)p, dot + 1, n - (size_t)(dot - path) - 1, t);
+	return add_named(ev, (uint32_t)p, path + L->dot + 1, L->n - L->dot - 1, t, L->name);
 }
 
 int core_event_set_str(core_event *ev, const char *path, const char *s, size_t n)
@@ -232,7 +312,7 @@ int core_event_set_alias(core_event *ev, uint32_t idx, core_name alias)
 	if (idx >= ev->n)
 		return CORE_EINVAL;
 	ev->f[idx].alias = alias;
-	ev->index = NULL;
+	index_add(ev, idx, alias);
 	return 0;
 }
 
@@ -257,8 +337,7 @@ int core_event_hoist(core_event *ev, uint32_t idx)
 	f->key = core_name_str(f->name, &n);
 	f->key_len = (uint32_t)n;
 	f->parent = CORE_NO_PARENT;
-	ev->index = NULL;
-	return 0;
+	return 0; /* the same two names: the index stays valid */
 }
 
 /* ---- lookup ------------------------------------------------------------------ */
@@ -282,7 +361,7 @@ static void index_put(uint32_t *tab, uint32_t mask, const core_field *f, core_na
 
 int core_event_index(core_event *ev)
 {
-	uint32_t cap = 16;
+	uint32_t cap = 32;
 
 	while (cap < ev->n * 4u)
 		cap *= 2;
@@ -324,6 +403,11 @@ const core_field *core_event_get(const core_event *ev, core_name name)
 const core_field *core_event_get_path(const core_event *ev, const char *path)
 {
 	return core_event_get(ev, core_intern_find(path, strlen(path)));
+}
+
+const core_field *core_event_get_lit(const core_event *ev, const char *lit)
+{
+	return core_event_get(ev, path_name(lit, strlen(lit)));
 }
 
 /* ---- batches ------------------------------------------------------------------ */

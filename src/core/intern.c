@@ -40,14 +40,27 @@ typedef struct cache_slot {
 
 static _Thread_local cache_slot t_cache[CACHE_SIZE];
 
-#define FNV_OFF 1469598103934665603ULL
-#define FNV_PRIME 1099511628211ULL
+#define HASH_SEED 0x9E3779B97F4A7C15ULL
+#define HASH_MUL 0xff51afd7ed558ccdULL
 
-static uint64_t fnv(uint64_t h, const char *s, size_t n)
+/* Continues hash h over s[0..n), eight bytes at a time. Names are short, so
+ * this beats a byte-wise hash by a wide margin on the hot path. */
+static uint64_t hash_more(uint64_t h, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= FNV_PRIME;
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * HASH_MUL;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w ^ ((uint64_t)n << 56)) * HASH_MUL;
+		h ^= h >> 32;
 	}
 	return h;
 }
@@ -136,11 +149,11 @@ static uint32_t intern(uint32_t parent, const char *key, size_t n, bool insert)
 	if (parent) {
 		if (parent >= CORE_NAME_MAX)
 			return 0;
-		h = fnv(ent(parent)->hash, ".", 1);
+		h = ent(parent)->hash * HASH_MUL + '.';
 	} else {
-		h = FNV_OFF;
+		h = HASH_SEED;
 	}
-	h = fnv(h, key, n);
+	h = hash_more(h, key, n);
 	cache_slot *c = &t_cache[(h ^ (h >> 29)) & (CACHE_SIZE - 1)];
 	if (c->id && c->hash == h && c->parent == parent && same(c->id, parent, key, n))
 		return c->id;

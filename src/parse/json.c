@@ -102,12 +102,26 @@ static int add_value(parse_ctx *cx, core_event *ev, uint32_t parent, const char 
 	return 0;
 }
 
-/* Parses s[0..n) with yyjson into the batch arena. NULL with cx->err set. */
-static yyjson_doc *read_doc(parse_ctx *cx, const char *s, size_t n)
+/* Parses s[0..n) with yyjson into the batch arena. NULL with cx->err set.
+ * With in_place, yyjson unescapes strings inside the record itself instead of
+ * copying the record first: only for a whole record (the stream keeps spare
+ * bytes after its data, and the bytes after the record are restored), and
+ * only when the raw record need not be kept intact. */
+static yyjson_doc *read_doc(parse_ctx *cx, const char *s, size_t n, bool in_place)
 {
 	yyjson_alc alc = {a_malloc, a_realloc, a_free, cx->batch->arena};
 	yyjson_read_err rerr;
-	yyjson_doc *doc = yyjson_read_opts((char *)s, n, YYJSON_READ_ALLOW_INVALID_UNICODE, &alc, &rerr);
+	yyjson_read_flag fl = YYJSON_READ_ALLOW_INVALID_UNICODE;
+	char *w = (char *)s, save[YYJSON_PADDING_SIZE];
+
+	if (in_place) {
+		memcpy(save, w + n, sizeof save);
+		memset(w + n, 0, sizeof save);
+		fl |= YYJSON_READ_INSITU;
+	}
+	yyjson_doc *doc = yyjson_read_opts(w, n, fl, &alc, &rerr);
+	if (in_place)
+		memcpy(w + n, save, sizeof save);
 
 	if (!doc) {
 		int code = rerr.code == YYJSON_READ_ERROR_MEMORY_ALLOCATION ? CORE_ENOMEM : CORE_EPARSE;
@@ -118,7 +132,7 @@ static yyjson_doc *read_doc(parse_ctx *cx, const char *s, size_t n)
 
 int parse_json_into(parse_ctx *cx, core_event *ev, uint32_t parent, const char *s, size_t n)
 {
-	yyjson_doc *doc = read_doc(cx, s, n);
+	yyjson_doc *doc = read_doc(cx, s, n, false);
 
 	if (!doc)
 		return cx->err.code;
@@ -170,6 +184,8 @@ static int one_object(parse_ctx *cx, const char *rec, size_t n, yyjson_val *obj)
 	int rc = add_children(cx, ev, CORE_NO_PARENT, obj, 0);
 	if (rc)
 		return rc;
+	if (core_event_index(ev) != 0)
+		return core_err_set(&cx->err, CORE_ENOMEM, 0, "out of memory");
 	rc = parse_winevent_normalize(cx, ev);
 	if (rc < 0)
 		return rc;
@@ -180,7 +196,7 @@ static int one_object(parse_ctx *cx, const char *rec, size_t n, yyjson_val *obj)
 
 static int json_parse(parse_ctx *cx, const char *rec, size_t n)
 {
-	yyjson_doc *doc = read_doc(cx, rec, n);
+	yyjson_doc *doc = read_doc(cx, rec, n, !cx->keep_raw);
 
 	if (!doc)
 		return cx->err.code;

@@ -32,7 +32,9 @@ typedef struct parse_format {
 	enum parse_framing framing;
 	/* Confidence 0..100 that rec (one record, not NUL-terminated) is this format. */
 	int (*probe)(const char *rec, size_t n);
-	/* Parses one record. Returns 0 or a negative CORE_E* code with cx->err
+	/* Parses one record. The stream guarantees 64 writable spare bytes after
+	 * rec[n] and lets the parser modify the record in place (a JSON parser
+	 * unescapes there) unless keep_raw is set. Returns 0 or a negative CORE_E* code with cx->err
 	 * filled (offset relative to rec). Must not keep pointers into rec after it
 	 * returns unless the events it added are in the batch (same lifetime). */
 	int (*parse)(parse_ctx *cx, const char *rec, size_t n);

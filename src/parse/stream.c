@@ -165,6 +165,12 @@ core_event *parse_ctx_event(parse_ctx *cx, const char *rec, size_t n)
 	ev->raw_len = n;
 	ev->offset = cx->rec_offset;
 	ev->format = cx->fmt_name;
+	/* Indexed from the start: setters and lookups are then O(1). */
+	if (core_event_index(ev) != 0) {
+		core_batch_drop_last(cx->batch);
+		core_err_set(&cx->err, CORE_ENOMEM, 0, "out of memory");
+		return NULL;
+	}
 	return ev;
 }
 

@@ -51,15 +51,12 @@ static void alias(core_event *ev, int idx, const char *name, size_t n)
 		core_event_set_alias(ev, (uint32_t)idx, core_intern(name, n));
 }
 
+/* Is name (a literal) already a top-level name or an alias? */
 static bool taken(const core_event *ev, const char *name, size_t n)
 {
-	core_name nm = core_intern_find(name, n);
-	if (!nm)
-		return false;
-	for (uint32_t i = 0; i < ev->n; i++)
-		if (ev->f[i].alias == nm || (ev->f[i].name == nm && ev->f[i].parent == CORE_NO_PARENT))
-			return true;
-	return false;
+	(void)n;
+	const core_field *f = core_event_get_lit(ev, name);
+	return f && (f->alias == core_intern_lit(name) || f->parent == CORE_NO_PARENT);
 }
 
 /* EventData / UserData leaves by their own key (or Data's Name attribute). */
@@ -131,7 +128,7 @@ static void alias_system(core_event *ev, int sys)
 
 static const core_field *get(const core_event *ev, const char *name)
 {
-	return core_event_get_path(ev, name);
+	return core_event_get_lit(ev, name);
 }
 
 static void set_ts(core_event *ev, const core_field *f)
@@ -324,6 +321,8 @@ int parse_winevent_normalize(parse_ctx *cx, core_event *ev)
 		return ecs(ev) < 0 ? CORE_ENOMEM : 1;
 	}
 	int eid = top(ev, "EventID");
+	if (eid >= 0 && !ev->index && core_event_index(ev) != 0)
+		return CORE_ENOMEM;
 	if (eid < 0 || (top(ev, "Channel") < 0 && top(ev, "SourceName") < 0 && top(ev, "ProviderGuid") < 0))
 		return 0;
 	if (event_data_text(cx, ev) < 0)

@@ -88,7 +88,7 @@ int main(void)
 	TAP_OK(s.events == 3 && s.errors >= 1 && strstr(s.got, "\"message\":\"last\""),
 	       "an overlong record is skipped to its newline (%d events, %d errors)", s.events, s.errors);
 
-	const char *oc = "37 <34>1 2026-11-27T10:00:00Z h a - - - x38 <34>1 2026-11-27T10:00:01Z h a - - - yz";
+	const char *oc = "38 <34>1 2026-11-27T10:00:00Z h a - - - x39 <34>1 2026-11-27T10:00:01Z h a - - - yz";
 	run(&s, "syslog", oc, strlen(oc), 5, 0);
 	TAP_OK(s.events == 2 && s.errors == 0 && strstr(s.got, "\"message\":\"x\"") &&
 		       strstr(s.got, "\"message\":\"yz\""),
