@@ -361,7 +361,7 @@ static void index_put(uint32_t *tab, uint32_t mask, const core_field *f, core_na
 
 int core_event_index(core_event *ev)
 {
-	uint32_t cap = 32;
+	uint32_t cap = 128;
 
 	while (cap < ev->n * 4u)
 		cap *= 2;

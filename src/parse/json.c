@@ -184,8 +184,6 @@ static int one_object(parse_ctx *cx, const char *rec, size_t n, yyjson_val *obj)
 	int rc = add_children(cx, ev, CORE_NO_PARENT, obj, 0);
 	if (rc)
 		return rc;
-	if (core_event_index(ev) != 0)
-		return core_err_set(&cx->err, CORE_ENOMEM, 0, "out of memory");
 	rc = parse_winevent_normalize(cx, ev);
 	if (rc < 0)
 		return rc;

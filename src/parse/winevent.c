@@ -321,8 +321,6 @@ int parse_winevent_normalize(parse_ctx *cx, core_event *ev)
 		return ecs(ev) < 0 ? CORE_ENOMEM : 1;
 	}
 	int eid = top(ev, "EventID");
-	if (eid >= 0 && !ev->index && core_event_index(ev) != 0)
-		return CORE_ENOMEM;
 	if (eid < 0 || (top(ev, "Channel") < 0 && top(ev, "SourceName") < 0 && top(ev, "ProviderGuid") < 0))
 		return 0;
 	if (event_data_text(cx, ev) < 0)
