@@ -206,7 +206,8 @@ typedef struct core_batch {
 	size_t n, cap;
 } core_batch;
 
-int core_batch_init(core_batch *b, size_t arena_max);
+/* block: the arena's block size (0: 64 KiB); arena_max: its bound (0: none). */
+int core_batch_init(core_batch *b, size_t block, size_t arena_max);
 void core_batch_free(core_batch *b);
 /* A new empty event at the end of the batch, or NULL when out of memory. */
 core_event *core_batch_new_event(core_batch *b);

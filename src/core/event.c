@@ -412,10 +412,10 @@ const core_field *core_event_get_lit(const core_event *ev, const char *lit)
 
 /* ---- batches ------------------------------------------------------------------ */
 
-int core_batch_init(core_batch *b, size_t arena_max)
+int core_batch_init(core_batch *b, size_t block, size_t arena_max)
 {
 	memset(b, 0, sizeof *b);
-	b->arena = core_arena_new(1u << 20, arena_max);
+	b->arena = core_arena_new(block, arena_max);
 	return b->arena ? 0 : CORE_ENOMEM;
 }
 

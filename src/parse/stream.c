@@ -108,7 +108,8 @@ parse_stream *parse_stream_new(const parse_options *opt, core_err *err)
 		ps->opt.arena_max = 256u << 20;
 	ps->cap = ps->opt.chunk + ps->opt.max_record + PAD;
 	ps->buf = malloc(ps->cap);
-	if (!ps->buf || core_batch_init(&ps->batch, ps->opt.arena_max) != 0) {
+	if (!ps->buf || core_batch_init(&ps->batch, ps->opt.chunk < (64u << 10) ? (64u << 10) : ps->opt.chunk,
+					     ps->opt.arena_max) != 0) {
 		core_err_set(err, CORE_ENOMEM, SIZE_MAX, "out of memory");
 		goto fail;
 	}

@@ -100,7 +100,7 @@ static void test_fields(void)
 static void test_batch(void)
 {
 	core_batch b;
-	TAP_OK(core_batch_init(&b, 4 << 20) == 0, "batch init");
+	TAP_OK(core_batch_init(&b, 0, 4 << 20) == 0, "batch init");
 	for (int i = 0; i < 1000; i++) {
 		core_event *ev = core_batch_new_event(&b);
 		core_event_add_int(ev, CORE_NO_PARENT, "n", 1, i);
