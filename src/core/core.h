@@ -115,7 +115,7 @@ typedef struct core_field {
 	core_name name;    /* full path name; 0 for array elements or when the table is full */
 	core_name alias;   /* second name rules use ("Image"), 0 if none */
 	uint32_t parent;   /* index of the enclosing object or array, or CORE_NO_PARENT */
-	uint32_t len;      /* STR: bytes; ARRAY/OBJECT: number of direct children */
+	uint32_t len;      /* STR: bytes; ARRAY/OBJECT: direct children not hidden */
 	uint8_t type;      /* core_type */
 	uint8_t flags;     /* CORE_F_* */
 	union {
@@ -192,6 +192,10 @@ int core_event_index(core_event *ev);
  * A container left without children is hidden from the JSON output (and so
  * are its parents when they become empty). Returns 0 or CORE_EINVAL. */
 int core_event_hoist(core_event *ev, uint32_t idx);
+/* Hides field idx (a child of parent, or CORE_NO_PARENT) from the JSON output
+ * while keeping it for lookups; a container left without visible children is
+ * hidden too, upwards. */
+void core_event_hide(core_event *ev, uint32_t idx, uint32_t parent);
 /* Index of field ptr inside ev. */
 static inline uint32_t core_event_idx(const core_event *ev, const core_field *f)
 {

@@ -316,6 +316,25 @@ int core_event_set_alias(core_event *ev, uint32_t idx, core_name alias)
 	return 0;
 }
 
+/* Container p has one visible child less: when none is left it is hidden,
+ * and so on upwards. */
+static void lose_child(core_event *ev, uint32_t p)
+{
+	for (; p != CORE_NO_PARENT && p < ev->n; p = ev->f[p].parent) {
+		if (ev->f[p].len == 0 || --ev->f[p].len > 0)
+			break;
+		ev->f[p].flags |= CORE_F_HIDDEN;
+	}
+}
+
+void core_event_hide(core_event *ev, uint32_t idx, uint32_t parent)
+{
+	if (idx >= ev->n || (ev->f[idx].flags & CORE_F_HIDDEN))
+		return;
+	ev->f[idx].flags |= CORE_F_HIDDEN;
+	lose_child(ev, parent);
+}
+
 int core_event_hoist(core_event *ev, uint32_t idx)
 {
 	core_field *f = idx < ev->n ? &ev->f[idx] : NULL;
@@ -325,18 +344,13 @@ int core_event_hoist(core_event *ev, uint32_t idx)
 		return CORE_EINVAL;
 	if (ev->f[f->parent].type == CORE_T_ARRAY)
 		return CORE_EINVAL;
-	/* A container emptied by the move is hidden, and so on upwards. */
-	for (uint32_t p = f->parent; p != CORE_NO_PARENT; p = ev->f[p].parent) {
-		if (--ev->f[p].len > 0)
-			break;
-		ev->f[p].flags |= CORE_F_HIDDEN;
-	}
+	lose_child(ev, f->parent);
+	f->parent = CORE_NO_PARENT;
 	core_name old = f->name;
 	f->name = f->alias;
 	f->alias = old;
 	f->key = core_name_str(f->name, &n);
 	f->key_len = (uint32_t)n;
-	f->parent = CORE_NO_PARENT;
 	return 0; /* the same two names: the index stays valid */
 }
 

@@ -99,9 +99,14 @@ static void alias_data_list(core_event *ev, int data)
 	for (uint32_t i = (uint32_t)data + 1; i < ev->n; i++) {
 		if (ev->f[i].parent != (uint32_t)data || ev->f[i].type != CORE_T_OBJECT)
 			continue;
-		int name = child(ev, child(ev, (int)i, "#attributes"), "Name");
-		if (name >= 0 && ev->f[name].type == CORE_T_STR)
-			alias(ev, child(ev, (int)i, "#text"), ev->f[name].u.s, ev->f[name].len);
+		int attrs = child(ev, (int)i, "#attributes");
+		int name = child(ev, attrs, "Name"), text = child(ev, (int)i, "#text");
+		if (name >= 0 && ev->f[name].type == CORE_T_STR && text >= 0) {
+			alias(ev, text, ev->f[name].u.s, ev->f[name].len);
+			/* The Name attribute is said by the hoisted field's own name. */
+			if (ev->f[attrs].len == 1)
+				core_event_hide(ev, (uint32_t)attrs, i);
+		}
 	}
 }
 
@@ -294,6 +299,9 @@ static int ecs(core_event *ev)
 	ecs_str(ev, "user.name", "User");
 	ecs_str(ev, "source.ip", "IpAddress");
 	ecs_str(ev, "source.ip", "SourceIp");
+	ecs_str(ev, "source.ip", "SourceAddress");
+	ecs_str(ev, "destination.ip", "DestAddress");
+	ecs_int(ev, "destination.port", "DestPort");
 	ecs_int(ev, "source.port", "SourcePort");
 	ecs_str(ev, "destination.ip", "DestinationIp");
 	ecs_int(ev, "destination.port", "DestinationPort");
