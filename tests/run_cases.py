@@ -7,7 +7,7 @@ Each case is a folder tests/cases/<suite>/<name>/ holding:
   in        input file (optional; read by the default cmd)
   stdin     bytes sent on standard input (optional)
   out       expected standard output, exactly
-  err       expected standard error (optional; checked exactly when present)
+  err       expected standard error (optional; without it, stderr must be empty)
   status    expected exit status (optional; default 0)
 """
 import os
@@ -53,7 +53,7 @@ def main():
             problems.append(f"exit status {p.returncode}, expected {want_status}")
         if p.stdout != want_out:
             problems.append("stdout differs")
-        if want_err is not None and p.stderr != want_err:
+        if p.stderr != (want_err or b''):
             problems.append("stderr differs")
         if problems:
             failed += 1

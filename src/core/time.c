@@ -73,8 +73,12 @@ static int month_of(const char *s)
 	return 0;
 }
 
+/* Nanoseconds since 1970 fit in int64 from 1677-09-21 to 2262-04-11: dates
+ * outside 1678..2261 are refused rather than wrapped. */
 static int make(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s, int64_t *ns)
 {
+	if (y < 1678 || y > 2261)
+		return CORE_EPARSE;
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays(y, (unsigned)mo) || h > 23 || mi > 59 || s > 60)
 		return CORE_EPARSE;
 	int64_t days = core_days_from_civil(y, (unsigned)mo, (unsigned)d);

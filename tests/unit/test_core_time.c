@@ -46,6 +46,9 @@ int main(void)
 	bad(core_time_iso, "2026-11-27X10:00:00Z");
 	bad(core_time_iso, "2026-11-27T10:0");
 	bad(core_time_iso, "2026-11-27T10:00:00+25:00");
+	bad(core_time_iso, "1001-01-01T00:00:00Z"); /* ns would overflow int64 */
+	bad(core_time_iso, "9999-12-31T23:59:59Z");
+	iso("2261-12-31T23:59:59Z", 9214646399LL * S, 20);
 
 	/* RFC 3164 without a year: reference 2026-06-01T00:00:00Z. */
 	int64_t ref = 1780272000LL * S, ns;
