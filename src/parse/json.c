@@ -175,6 +175,18 @@ static void generic_time(core_event *ev)
 	}
 }
 
+/* Azure Monitor's Syslog table keeps the message in SyslogMessage: a Sysmon
+ * for Linux XML event there gets its Sigma names and time. 1 if it was one. */
+static int syslog_message(parse_ctx *cx, core_event *ev)
+{
+	const core_field *m = core_event_get_lit(ev, "SyslogMessage");
+
+	if (!m || m->type != CORE_T_STR || m->parent != CORE_NO_PARENT || m->len < 7 ||
+	    memcmp(m->u.s, "<Event", 6) != 0)
+		return 0;
+	return parse_linux_sysmon_xml(cx, ev, m->u.s, m->len);
+}
+
 static int one_object(parse_ctx *cx, const char *rec, size_t n, yyjson_val *obj)
 {
 	core_event *ev = parse_ctx_event(cx, rec, n);
@@ -185,6 +197,10 @@ static int one_object(parse_ctx *cx, const char *rec, size_t n, yyjson_val *obj)
 	if (rc)
 		return rc;
 	rc = parse_winevent_normalize(cx, ev);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		rc = syslog_message(cx, ev);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)

@@ -226,12 +226,6 @@ static inline bool lx_iso_year_ok(const char *s, size_t n)
  * Returns 1 when s was one (fields added), 0 if not, or a negative code. */
 int parse_linux_netfilter(parse_ctx *cx, core_event *ev, const char *s, size_t n);
 
-/* A Sysmon for Linux event as XML ("<Event><System>...</System><EventData>
- * <Data Name="Image">...</Data>...</EventData></Event>"): adds the Sigma names
- * EventID (int), Channel, Computer, Provider_Name and each Data Name at the top
- * level, event.code and host.name, and the event time from TimeCreated. Values
- * with entities are decoded into the arena. Returns 1 when s was one, 0 if not
- * (nothing added), or a negative code. */
-int parse_linux_sysmon_xml(parse_ctx *cx, core_event *ev, const char *s, size_t n);
+/* parse_linux_sysmon_xml is declared in parse_int.h (json.c uses it too). */
 
 #endif

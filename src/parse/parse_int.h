@@ -67,6 +67,14 @@ extern const parse_format parse_fmt_csv;      /* csv.c: CSV with a header row */
 int parse_linux_message(parse_ctx *cx, core_event *ev, const char *prog, size_t prog_len,
 			const char *msg, size_t msg_len);
 
+/* linux_xml.c: a Sysmon for Linux event as XML ("<Event><System>...</System><EventData>
+ * <Data Name="Image">...</Data>...</EventData></Event>"): adds the Sigma names
+ * EventID (int), Channel, Computer, Provider_Name and each Data Name at the top
+ * level, event.code and host.name, and the event time from TimeCreated. Values
+ * with entities are decoded into the arena. Returns 1 when s was one, 0 if not
+ * (nothing added), or a negative code. */
+int parse_linux_sysmon_xml(parse_ctx *cx, core_event *ev, const char *s, size_t n);
+
 /* winevent.c: when the JSON object at field index root (or the whole event when
  * root == CORE_NO_PARENT) is a Windows event (evtx_dump nested form or the flat
  * NXLog/OTRF form), adds the Sigma names as aliases or fields, the ECS fields
