@@ -178,13 +178,25 @@ static core_name path_name(const char *p, size_t n)
 	return id;
 }
 
+static inline uint32_t slot_of(core_name name, uint32_t mask)
+{
+	return (name * 2654435761u) & mask;
+}
+
 static int find_name(const core_event *ev, core_name name)
 {
 	if (!name)
 		return -1;
 	if (ev->index) {
-		const core_field *f = core_event_get(ev, name);
-		return f && f->name == name ? (int)(f - ev->f) : -1;
+		for (uint32_t s = slot_of(name, ev->index_mask); ev->index[s];
+		     s = (s + 1) & ev->index_mask) {
+			uint32_t i = ev->index[s] - 1;
+			if (ev->f[i].name == name)
+				return (int)i;
+			if (ev->f[i].alias == name)
+				return -1;
+		}
+		return -1;
 	}
 	for (uint32_t i = 0; i < ev->n; i++)
 		if (ev->f[i].name == name)
@@ -220,7 +232,7 @@ static int ensure_object(core_event *ev, const char *path, size_t n)
 typedef struct leaf_slot {
 	const char *p;
 	uint32_t n, dot; /* dot == n: none */
-	core_name name;
+	core_name name, pname; /* the path's name and its parent path's name */
 } leaf_slot;
 
 static _Thread_local leaf_slot t_leaves[512];
@@ -235,7 +247,8 @@ static const leaf_slot *leaf_info(const char *path)
 		if (n > UINT32_MAX / 2)
 			n = UINT32_MAX / 2;
 		*s = (leaf_slot){.p = path, .n = (uint32_t)n, .name = path_name(path, n),
-				 .dot = dot ? (uint32_t)(dot - path) : (uint32_t)n};
+				 .dot = dot ? (uint32_t)(dot - path) : (uint32_t)n,
+				 .pname = dot ? path_name(path, (size_t)(dot - path)) : 0};
 	}
 	return s;
 }
@@ -253,7 +266,11 @@ static int leaf(core_event *ev, const char *path, uint8_t t)
 	}
 	if (L->dot == L->n)
 		return add_named(ev, CORE_NO_PARENT, path, L->n, t, L->name);
-	int p = ensure_object(ev, path, L->dot);
+	int p = find_name(ev, L->pname);
+	if (p >= 0 && ev->f[p].type != CORE_T_OBJECT)
+		p = CORE_EPARSE;
+	else if (p < 0)
+		p = ensure_object(ev, path, L->dot);
 	if (p == CORE_EPARSE)
 		return add_named(ev, CORE_NO_PARENT, path, L->n, t, L->name);
 	if (p < 0)
@@ -356,10 +373,6 @@ int core_event_hoist(core_event *ev, uint32_t idx)
 
 /* ---- lookup ------------------------------------------------------------------ */
 
-static inline uint32_t slot_of(core_name name, uint32_t mask)
-{
-	return (name * 2654435761u) & mask;
-}
 
 static void index_put(uint32_t *tab, uint32_t mask, const core_field *f, core_name name, uint32_t i)
 {
