@@ -245,6 +245,13 @@ size_t core_time_format(int64_t ns, char out[40]);
 /* Current wall-clock time in ns. */
 int64_t core_time_now(void);
 
+/* ---- yyjson memory from an arena ---------------------------------------------- */
+struct yyjson_alc;
+/* Fills *alc (a yyjson_alc) so that yyjson allocates from a; its free does
+ * nothing (the arena is reset as a whole). a is borrowed and must outlive every
+ * document made with *alc. */
+void core_arena_yyjson(core_arena *a, struct yyjson_alc *alc);
+
 /* ---- JSON output ---------------------------------------------------------------- */
 enum {
 	CORE_JSON_ORIGINAL = 1u << 0, /* add event.original with the raw record */

@@ -29,6 +29,11 @@ static void a_free(void *ctx, void *ptr)
 	(void)ptr;
 }
 
+void core_arena_yyjson(core_arena *a, yyjson_alc *alc)
+{
+	*alc = (yyjson_alc){.malloc = a_malloc, .realloc = a_realloc, .free = a_free, .ctx = a};
+}
+
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {
@@ -171,7 +176,7 @@ int core_event_to_json(const core_event *ev, core_buf *out, unsigned flags)
 	if (!t_out && !(t_out = core_arena_new(256 * 1024, 0)))
 		return CORE_ENOMEM;
 	core_arena_reset(t_out);
-	alc = (yyjson_alc){.malloc = a_malloc, .realloc = a_realloc, .free = a_free, .ctx = t_out};
+	core_arena_yyjson(t_out, &alc);
 	yyjson_mut_doc *doc = yyjson_mut_doc_new(&alc);
 	if (!doc)
 		goto out;

@@ -11,25 +11,6 @@
 
 #define MAX_DEPTH 64
 
-static void *a_malloc(void *ctx, size_t size)
-{
-	return core_arena_alloc(ctx, size);
-}
-
-static void *a_realloc(void *ctx, void *ptr, size_t old, size_t size)
-{
-	void *p = core_arena_alloc(ctx, size);
-	if (p && ptr)
-		memcpy(p, ptr, old < size ? old : size);
-	return p;
-}
-
-static void a_free(void *ctx, void *ptr)
-{
-	(void)ctx;
-	(void)ptr;
-}
-
 static int add_value(parse_ctx *cx, core_event *ev, uint32_t parent, const char *k, size_t kn,
 		     yyjson_val *v, int depth);
 
@@ -84,7 +65,8 @@ static int add_value(parse_ctx *cx, core_event *ev, uint32_t parent, const char 
 	case YYJSON_TYPE_OBJ:
 		if (depth >= MAX_DEPTH) {
 			size_t len;
-			yyjson_alc alc = {a_malloc, a_realloc, a_free, ev->arena};
+			yyjson_alc alc;
+			core_arena_yyjson(ev->arena, &alc);
 			char *s = yyjson_val_write_opts(v, 0, &alc, &len, NULL);
 			idx = s ? core_event_add_str(ev, parent, k, kn, s, len) : CORE_ENOMEM;
 			break;
@@ -109,11 +91,12 @@ static int add_value(parse_ctx *cx, core_event *ev, uint32_t parent, const char 
  * only when the raw record need not be kept intact. */
 static yyjson_doc *read_doc(parse_ctx *cx, const char *s, size_t n, bool in_place)
 {
-	yyjson_alc alc = {a_malloc, a_realloc, a_free, cx->batch->arena};
+	yyjson_alc alc;
 	yyjson_read_err rerr;
 	yyjson_read_flag fl = YYJSON_READ_ALLOW_INVALID_UNICODE;
 	char *w = (char *)s, save[YYJSON_PADDING_SIZE];
 
+	core_arena_yyjson(cx->batch->arena, &alc);
 	if (in_place) {
 		memcpy(save, w + n, sizeof save);
 		memset(w + n, 0, sizeof save);
