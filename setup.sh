@@ -26,13 +26,29 @@ build() {
 }
 
 main_job() {
-	local sample="$BUILD_DIR/sample/auth.log"
+	local sample="$BUILD_DIR/sample/auth.log" out="$BUILD_DIR/sample/auth.jsonl"
 	mkdir -p "$BUILD_DIR/sample"
 	python3 scripts/gen-sample --lines 2000 --seed 1 > "$sample"
-	echo "== hisn parse $sample (first 5 of $(wc -l < "$sample") events)"
-	"$BUILD_DIR/hisn" parse --stats "$sample" > "$BUILD_DIR/sample/auth.jsonl"
-	head -n 5 "$BUILD_DIR/sample/auth.jsonl"
-	echo "== all events: $BUILD_DIR/sample/auth.jsonl"
+	echo "== $BUILD_DIR/hisn parse $sample > $out"
+	"$BUILD_DIR/hisn" parse --stats "$sample" > "$out"
+	echo "== events by event.action, and the attack story in them:"
+	python3 - "$out" <<'PY'
+import collections, json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+acts = collections.Counter(e.get('event', {}).get('action', '-') for e in evs)
+print('  ' + ', '.join(f'{a} {n}' for a, n in acts.most_common()))
+attacker = '198.51.100.77'
+fails = sum(1 for e in evs if e.get('source', {}).get('ip') == attacker and e.get('event', {}).get('outcome') == 'failure')
+print(f'  {fails} failed SSH logins from {attacker}, then:')
+for e in evs:
+    ev = e.get('event', {})
+    ok = e.get('source', {}).get('ip') == attacker and ev.get('outcome') == 'success'
+    ok = ok or ev.get('action') in ('user_created', 'group_created', 'user_added_to_group', 'crontab_replace')
+    ok = ok or (ev.get('action') == 'sudo_command' and e.get('process', {}).get('command_line') == '/bin/bash')
+    if ok:
+        print(f"  {e['@timestamp']} {ev.get('action'):20} {e.get('message')}")
+PY
+	echo "== all events: $out"
 }
 
 case "${1:-run}" in
