@@ -38,9 +38,15 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			/* getopt names the program after argv[0] in its messages. */
+			static char name[64];
+			snprintf(name, sizeof name, "hisn %s", commands[i].name);
+			argv[1] = name;
 			return commands[i].run(argc - 1, argv + 1);
+		}
+	}
 	fprintf(stderr, "hisn: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return CLI_EXIT_USAGE;
