@@ -7,7 +7,10 @@
 - bench-200k.jsonl.gz: 200,000 events, no bad record, EventID and Channel in each;
 - every SigmaHQ regression JSON (evtx_dump form, some pretty-printed): no bad
   record, at least one event, EventID, Channel, Provider_Name and Computer present;
-- the Linux samples: the format detected is the right one.
+- the Linux samples: the format detected is the right one;
+- every other file of the corpora (rules, feeds, EVTX, licences...) in one run:
+  no crash, JSON files detected as JSON (but for the deliberately broken
+  fixtures), CSV as CSV, EVTX and pcap skipped as binary.
 """
 import csv
 import json
@@ -42,6 +45,40 @@ def bad_records(err):
 
 def formats(err):
     return [l.split('format ')[1].split(',')[0] for l in err.splitlines() if ': format ' in l]
+
+
+def sweep(hisn, shared):
+    files = []
+    for d, dirs, names in os.walk(shared):
+        dirs.sort()
+        for name in sorted(names):
+            if not name.startswith('bench-200k'):
+                files.append(os.path.join(d, name))
+    p = subprocess.run([hisn, 'parse', '--stats', '--quiet'] + files, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=1800)
+    err = p.stderr.decode(errors='replace')
+    ok(p.returncode == 0, f"all {len(files)} files of the corpora in one run: exit {p.returncode}", err[-2000:])
+    fmt = {}
+    for line in err.splitlines():
+        if ': format ' in line:
+            path = line[len('hisn: parse: '):line.rindex(': format ')]
+            fmt[path] = line.split(': format ')[1].split(',')[0]
+        elif 'binary data, not a log' in line:
+            fmt[line[len('hisn: parse: '):line.index(': ', len('hisn: parse: '))]] = 'binary'
+    wrong = []
+    for f in files:
+        want = None
+        if f.endswith(('.json', '.jsonl')) and '/broken-' not in f:
+            want = 'json'
+        elif f.endswith('.csv'):
+            want = 'csv'
+        elif f.endswith('.evtx'):
+            want = 'binary'
+        elif f.endswith('.zip'):
+            continue  # members are named inside; covered above
+        if want and fmt.get(f) != want:
+            wrong.append(f"{f}: {fmt.get(f)}, expected {want}")
+    ok(not wrong, f"formats detected right on {len(files)} files", '\n'.join(wrong))
 
 
 def main():
@@ -103,6 +140,7 @@ def main():
         rc, out, err = parse(hisn, os.path.join(linux, rel))
         ok(rc == 0 and not bad_records(err) and formats(err) == [fmt] and out,
            f"linux/{rel}: detected {formats(err)}, expected {fmt}", err)
+    sweep(hisn, shared)
     print(f"1..{n}")
     return 1 if failed else 0
 

@@ -2,6 +2,7 @@
  * recognised by its first character; for text, each format's probe scores the
  * first few lines and the best total wins. */
 #include <string.h>
+#include <yyjson.h>
 
 #include "parse/parse_int.h"
 
@@ -13,6 +14,23 @@ static const parse_format *const probed[] = {
 	&parse_fmt_syslog, &parse_fmt_auditd, &parse_fmt_access, &parse_fmt_cef,
 	&parse_fmt_logfmt, &parse_fmt_csv,
 };
+
+/* Is the first line at s a JSON document, or the start of one that goes on
+ * (pretty-printed, or cut by the end of the sample)? "[01 Apr 2023] DSA-..."
+ * starts like an array but is not one. */
+static bool looks_json(const char *s, size_t n)
+{
+	const char *nl = memchr(s, '\n', n);
+	size_t len = nl ? (size_t)(nl - s) : n;
+	yyjson_read_err err;
+	yyjson_doc *doc = yyjson_read_opts((char *)s, len, YYJSON_READ_ALLOW_INVALID_UNICODE, NULL, &err);
+
+	if (doc) {
+		yyjson_doc_free(doc);
+		return true;
+	}
+	return err.code == YYJSON_READ_ERROR_UNEXPECTED_END;
+}
 
 const char *parse_detect(const char *buf, size_t n)
 {
@@ -26,7 +44,7 @@ const char *parse_detect(const char *buf, size_t n)
 		i++;
 	if (i == n)
 		return NULL;
-	if (buf[i] == '{' || buf[i] == '[')
+	if ((buf[i] == '{' || buf[i] == '[') && looks_json(buf + i, n - i))
 		return parse_fmt_json.name;
 	while (i < n && lines < SAMPLE_LINES) {
 		const char *nl = memchr(buf + i, '\n', n - i);
