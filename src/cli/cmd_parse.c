@@ -16,6 +16,11 @@ typedef struct run {
 	int64_t ref_time;
 	size_t max_record;
 	unsigned json_flags;
+	const char *lookup; /* --lookup: comma-separated names, or NULL */
+	core_name names[32];
+	const char *name_text[32];
+	size_t nnames;
+	core_arena *scratch; /* for --lookup's small events */
 	bool stats, strict, quiet;
 	const char *input;  /* current input path, for messages */
 	const char *member; /* current member name */
@@ -38,6 +43,9 @@ static void help(FILE *f)
 		"                        (RFC 3339; default: now)\n"
 		"      --max-record N    longest record in bytes (default 1048576)\n"
 		"      --original        add event.original with the raw record\n"
+		"      --lookup NAMES    print only these fields, looked up as rules do\n"
+		"                        (comma-separated; Sigma names such as Image or\n"
+		"                        cs-method, dotted paths such as source.ip)\n"
 		"      --pretty          indent the JSON\n"
 		"      --stats           print counts and throughput on stderr at the end\n"
 		"      --strict          exit 1 when any record could not be parsed\n"
@@ -53,13 +61,70 @@ static void print_format(void *ud, const char *name, const char *summary)
 	printf("%-8s %s\n", name, summary);
 }
 
+/* Copies field idx of ev (with its children) to the top of out under key. */
+static int copy_field(core_event *out, const core_event *ev, uint32_t idx, const char *key)
+{
+	uint32_t *map = core_arena_alloc(out->arena, (size_t)ev->n * sizeof *map);
+	int rc = 0;
+
+	if (!map)
+		return CORE_ENOMEM;
+	memset(map, 0xff, (size_t)ev->n * sizeof *map); /* UINT32_MAX: not copied */
+	for (uint32_t i = idx; i < ev->n && rc >= 0; i++) {
+		const core_field *f = &ev->f[i];
+		uint32_t p = CORE_NO_PARENT;
+		if (i != idx) {
+			/* only visible descendants of idx: their parent was copied */
+			if (f->parent == CORE_NO_PARENT || f->parent < idx || map[f->parent] == UINT32_MAX ||
+			    (f->flags & CORE_F_HIDDEN))
+				continue;
+			p = map[f->parent];
+		}
+		const char *k = i == idx ? key : f->key;
+		size_t kl = i == idx ? strlen(key) : f->key_len;
+		switch (f->type) {
+		case CORE_T_STR: rc = core_event_add_str(out, p, k, kl, f->u.s, f->len); break;
+		case CORE_T_INT: rc = core_event_add_int(out, p, k, kl, f->u.i); break;
+		case CORE_T_FLOAT: rc = core_event_add_float(out, p, k, kl, f->u.f); break;
+		case CORE_T_BOOL: rc = core_event_add_bool(out, p, k, kl, f->u.b); break;
+		case CORE_T_ARRAY: rc = core_event_add_array(out, p, k, kl); break;
+		case CORE_T_OBJECT: rc = core_event_add_object(out, p, k, kl); break;
+		default: rc = core_event_add_null(out, p, k, kl);
+		}
+		if (rc >= 0)
+			map[i] = (uint32_t)rc;
+		if (i == idx && f->type < CORE_T_ARRAY)
+			break;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* --lookup: an event of the requested names only (absent names are null). */
+static int lookup_json(run *r, const core_event *ev)
+{
+	core_event out;
+	int rc = 0;
+
+	core_arena_reset(r->scratch);
+	core_event_init(&out, r->scratch);
+	for (size_t k = 0; k < r->nnames && rc == 0; k++) {
+		const core_field *f = core_event_get(ev, r->names[k]);
+		if (f)
+			rc = copy_field(&out, ev, core_event_idx(ev, f), r->name_text[k]);
+		else
+			rc = core_event_add_null(&out, CORE_NO_PARENT, r->name_text[k],
+						 strlen(r->name_text[k])) < 0 ? CORE_ENOMEM : 0;
+	}
+	return rc ? rc : core_event_to_json(&out, &r->out, 0);
+}
+
 static int on_batch(void *ud, core_event *ev, size_t n)
 {
 	run *r = ud;
 
 	r->out.len = 0;
 	for (size_t i = 0; i < n; i++) {
-		int rc = core_event_to_json(&ev[i], &r->out, r->json_flags);
+		int rc = r->nnames ? lookup_json(r, &ev[i]) : core_event_to_json(&ev[i], &r->out, r->json_flags);
 		if (rc == 0)
 			rc = core_buf_addc(&r->out, '\n');
 		if (rc) {
@@ -172,6 +237,34 @@ static int parse_input(run *r, const char *path)
 	return rc;
 }
 
+/* Splits --lookup's list (in place: optarg is ours to modify). */
+static int parse_lookup(run *r)
+{
+	char *s = (char *)r->lookup;
+
+	while (*s) {
+		char *comma = strchr(s, ',');
+		if (comma)
+			*comma = '\0';
+		if (*s && r->nnames == sizeof r->names / sizeof r->names[0]) {
+			fprintf(stderr, "hisn parse: --lookup: at most 32 names\n");
+			return -1;
+		}
+		if (*s) {
+			r->name_text[r->nnames] = s;
+			r->names[r->nnames++] = core_intern(s, strlen(s));
+		}
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+	if (!r->nnames || !(r->scratch = core_arena_new(64 * 1024, 0))) {
+		fprintf(stderr, "hisn parse: --lookup: expected NAME[,NAME...]\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_ref_time(const char *s, int64_t *ns)
 {
 	size_t used;
@@ -186,6 +279,7 @@ int cli_parse_main(int argc, char **argv)
 		{"original", no_argument, NULL, 'o'},    {"pretty", no_argument, NULL, 'p'},
 		{"stats", no_argument, NULL, 's'},       {"strict", no_argument, NULL, 'S'},
 		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
+		{"lookup", required_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0}};
 	run r = {.format = "auto"};
 	int c, rc = CLI_EXIT_OK;
@@ -214,10 +308,13 @@ int cli_parse_main(int argc, char **argv)
 		case 's': r.stats = true; break;
 		case 'S': r.strict = true; break;
 		case 'q': r.quiet = true; break;
+		case 'l': r.lookup = optarg; break;
 		case 'h': help(stdout); return CLI_EXIT_OK;
 		default: help(stderr); return CLI_EXIT_USAGE;
 		}
 	}
+	if (r.lookup && parse_lookup(&r) != 0)
+		return CLI_EXIT_USAGE;
 	core_buf_init(&r.out, 0);
 	int64_t t0 = core_time_now();
 	if (optind == argc) {
@@ -246,5 +343,6 @@ int cli_parse_main(int argc, char **argv)
 	if (rc == CLI_EXIT_OK && r.strict && r.errors)
 		rc = CLI_EXIT_RUNTIME;
 	core_buf_free(&r.out);
+	core_arena_free(r.scratch);
 	return rc;
 }
