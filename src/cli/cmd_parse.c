@@ -310,7 +310,9 @@ int cli_parse_main(int argc, char **argv)
 		case 'q': r.quiet = true; break;
 		case 'l': r.lookup = optarg; break;
 		case 'h': help(stdout); return CLI_EXIT_OK;
-		default: help(stderr); return CLI_EXIT_USAGE;
+		default:
+			fprintf(stderr, "Try 'hisn parse --help' for more information.\n");
+			return CLI_EXIT_USAGE;
 		}
 	}
 	if (r.lookup && parse_lookup(&r) != 0)
