@@ -170,6 +170,63 @@ static int syslog_message(parse_ctx *cx, core_event *ev)
 	return parse_linux_sysmon_xml(cx, ev, m->u.s, m->len);
 }
 
+/* journald writes a MESSAGE that is not valid UTF-8 as an array of byte
+ * values: the bytes as a string in the arena, or NULL if it is not one. */
+static const char *journal_bytes(core_event *ev, const core_field *arr, size_t *len)
+{
+	uint32_t idx = core_event_idx(ev, arr), n = 0;
+	char *s = core_arena_alloc(ev->arena, (size_t)arr->len + 1);
+
+	if (!s)
+		return NULL;
+	for (uint32_t i = idx + 1; i < ev->n && n < arr->len; i++) {
+		if (ev->f[i].parent != idx)
+			continue;
+		if (ev->f[i].type != CORE_T_INT || ev->f[i].u.i < 0 || ev->f[i].u.i > 255)
+			return NULL;
+		s[n++] = (char)ev->f[i].u.i;
+	}
+	*len = n;
+	return s;
+}
+
+/* `journalctl -o json` records: the ECS fields, the time (microseconds in
+ * __REALTIME_TIMESTAMP) and the program-specific fields of the message, as for
+ * syslog. 1 if it was one. */
+static int journald(parse_ctx *cx, core_event *ev)
+{
+	const core_field *rt = core_event_get_lit(ev, "__REALTIME_TIMESTAMP"),
+			 *msg = core_event_get_lit(ev, "MESSAGE"),
+			 *id = core_event_get_lit(ev, "SYSLOG_IDENTIFIER"),
+			 *host = core_event_get_lit(ev, "_HOSTNAME"), *pid = core_event_get_lit(ev, "_PID");
+	int64_t ns, v;
+
+	if (!rt || rt->type != CORE_T_STR || !msg)
+		return 0;
+	if (core_time_epoch(rt->u.s, rt->len, &ns, NULL) == 0) {
+		ev->ts = ns;
+		ev->ts_orig = rt->u.s;
+		ev->ts_orig_len = rt->len;
+	}
+	/* Copies of the views: the setters below may move the field array. */
+	const char *m = msg->u.s, *prog = id && id->type == CORE_T_STR ? id->u.s : NULL;
+	size_t mlen = msg->len, plen = prog ? id->len : 0;
+	if (msg->type == CORE_T_ARRAY && !(m = journal_bytes(ev, msg, &mlen)))
+		return 1; /* not a byte array: nothing more to say */
+	if (msg->type != CORE_T_STR && msg->type != CORE_T_ARRAY)
+		return 1;
+	const char *h = host && host->type == CORE_T_STR ? host->u.s : NULL;
+	size_t hlen = h ? host->len : 0;
+	bool has_pid = pid && pid->type == CORE_T_STR && core_parse_i64(pid->u.s, pid->len, &v) == 0;
+	if ((core_event_set_str(ev, "message", m, mlen) < 0) ||
+	    (h && core_event_set_str(ev, "host.name", h, hlen) < 0) ||
+	    (prog && core_event_set_str(ev, "process.name", prog, plen) < 0) ||
+	    (has_pid && core_event_set_int(ev, "process.pid", v) < 0))
+		return core_err_set(&cx->err, CORE_ENOMEM, 0, "out of memory");
+	int rc = prog ? parse_linux_message(cx, ev, prog, plen, m, mlen) : 0;
+	return rc < 0 ? rc : 1;
+}
+
 static int one_object(parse_ctx *cx, const char *rec, size_t n, yyjson_val *obj)
 {
 	core_event *ev = parse_ctx_event(cx, rec, n);
@@ -184,6 +241,8 @@ static int one_object(parse_ctx *cx, const char *rec, size_t n, yyjson_val *obj)
 		return rc;
 	if (rc == 0)
 		rc = syslog_message(cx, ev);
+	if (rc == 0)
+		rc = journald(cx, ev);
 	if (rc < 0)
 		return rc;
 	if (rc == 0)
