@@ -11,5 +11,6 @@ enum {
 };
 
 int cli_parse_main(int argc, char **argv);
+int cli_rules_main(int argc, char **argv);
 
 #endif
