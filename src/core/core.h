@@ -245,6 +245,11 @@ size_t core_time_format(int64_t ns, char out[40]);
 /* Current wall-clock time in ns. */
 int64_t core_time_now(void);
 
+/* ---- text ---------------------------------------------------------------- */
+/* The offset of the first byte of s[0..n) that is not valid UTF-8 (overlong
+ * forms and surrogates included), or n when it is all valid. */
+size_t core_utf8_invalid(const char *s, size_t n);
+
 /* ---- yyjson memory from an arena ---------------------------------------------- */
 struct yyjson_alc;
 /* Fills *alc (a yyjson_alc) so that yyjson allocates from a; its free does

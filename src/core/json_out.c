@@ -59,6 +59,23 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+size_t core_utf8_invalid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = utf8_len(u + i, n - i)) == 0)
+			return i;
+		i += k;
+	}
+	return n;
+}
+
 /* s itself when it is valid UTF-8, else a copy in a with U+FFFD for bad bytes. */
 static const char *valid_utf8(core_arena *a, const char *s, size_t n, size_t *out_n)
 {

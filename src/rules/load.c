@@ -788,6 +788,20 @@ static int load_stream(rules_set *s, const char *text, size_t n, const char *fil
 	struct fy_parser *fyp = NULL;
 	int rc = CORE_ENOMEM;
 
+	/* YAML is Unicode text; refusing bad bytes here also keeps libfyaml 0.7
+	 * away from a loop it falls into on some invalid sequences. */
+	size_t bad = core_utf8_invalid(text, n);
+	if (bad < n) {
+		uint32_t line = 1, col = 1;
+		for (size_t i = 0; i < bad; i++, col++)
+			if (text[i] == '\n')
+				line++, col = 0;
+		char msg[96];
+		snprintf(msg, sizeof msg, "invalid UTF-8 (byte 0x%02x): YAML must be Unicode text",
+			 (unsigned char)text[bad]);
+		s->nfailed++;
+		return rules_add_msg(s, RULES_SEV_ERROR, file, line, col, msg);
+	}
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL, dcfg.output_fn = quiet, dcfg.colorize = false;
 	diag = fy_diag_create(&dcfg);

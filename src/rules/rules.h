@@ -288,4 +288,71 @@ const char *rules_level_name(rules_level l);
 const char *rules_status_name(rules_status st);
 const char *rules_corr_type_name(rules_corr_type t);
 
+/* ==== logsource routing and field mapping (logsource.c) ====================
+ * Which events a rule applies to and which event field a rule field reads,
+ * as data: YAML mapping files (format in docs/LOGSOURCES.md; the shipped
+ * default is data/logsources.yml). Each file has `sources:`, a map from a key
+ * to a source: a Sigma logsource (product/category/service), a match
+ * condition on event fields (`when`, alternatives ORed, fields in one
+ * alternative ANDed; optional `format`, the parser names) and field renames.
+ * Later files extend the earlier ones; an entry whose key already exists
+ * replaces the parts it gives (`fields` are merged name by name), and
+ * `disabled: true` removes it.
+ *
+ * Life cycle: rules_ls_new, rules_ls_add_file / rules_ls_add_string (any
+ * number), rules_ls_compile; from then on the map is immutable and may be
+ * shared by threads (route, field lookups). rules_ls_free releases all. */
+typedef struct rules_ls_map rules_ls_map;
+
+#define RULES_LS_MAX_SOURCES 1024u /* sources per map */
+#define RULES_LS_MAX_PROBES 64u    /* distinct event fields all conditions read */
+
+/* A new empty map owned by the caller (free with rules_ls_free), or NULL. */
+rules_ls_map *rules_ls_new(void);
+void rules_ls_free(rules_ls_map *m);
+/* Adds the sources of the file at path (borrowed). A file either loads whole
+ * or not at all: on failure the map is unchanged and err (may be NULL) says
+ * "file:line:col: reason". Returns 0, CORE_EIO, CORE_ETOOBIG, CORE_EPARSE,
+ * CORE_ENOMEM, or CORE_EINVAL after rules_ls_compile. */
+int rules_ls_add_file(rules_ls_map *m, const char *path, core_err *err);
+/* The same for text[0..n) (borrowed for the call), shown as name. */
+int rules_ls_add_string(rules_ls_map *m, const char *text, size_t n, const char *name,
+			core_err *err);
+/* Seals the map: drops disabled sources, fixes the indexes, interns every
+ * field name and builds the routing index (a hash of the condition values).
+ * Returns 0, CORE_ENOMEM or CORE_EINVAL (over a limit, named in err); after
+ * a failure the map can only be freed. */
+int rules_ls_compile(rules_ls_map *m, core_err *err);
+/* Convenience: new + add each of paths[0..n) in order + compile. Returns 0
+ * with *out (owned by the caller) or a negative code with err. */
+int rules_ls_load(const char *const *paths, size_t n, rules_ls_map **out, core_err *err);
+
+/* Sources of a compiled map, indexed 0..count-1. Strings are owned by m. */
+size_t rules_ls_count(const rules_ls_map *m);
+const char *rules_ls_key(const rules_ls_map *m, size_t idx);
+const rules_logsource *rules_ls_logsource(const rules_ls_map *m, size_t idx);
+/* Index of the source named key, or -1. */
+int rules_ls_find(const rules_ls_map *m, const char *key);
+/* Whether a rule with logsource ls applies to events of source idx: every
+ * attribute the rule gives (product, category, service) is given by the
+ * source with the same value (case-insensitive). A rule that gives none
+ * applies to no source. */
+bool rules_ls_applies(const rules_ls_map *m, size_t idx, const rules_logsource *ls);
+/* Words of a routing bitset for m: (count + 63) / 64, at least 1. */
+size_t rules_ls_words(const rules_ls_map *m);
+/* Sets bit i of bits[0..nwords) (cleared first) for every source i the event
+ * belongs to. Returns the number of sources, or CORE_EINVAL when m is not
+ * compiled or nwords < rules_ls_words(m). Costs one core_event_get per
+ * distinct probed field (index the event first for hashed probes) and one
+ * hash lookup per value found; only the sources one of whose conditions
+ * holds are then checked. Thread-safe (about 20 KiB of stack). */
+int rules_ls_route(const rules_ls_map *m, const core_event *ev, uint64_t *bits, size_t nwords);
+/* The event field a rule field reads in source idx: its rename there, or
+ * field itself (the pointer given) when there is none. Renamed names are
+ * owned by m. */
+const char *rules_ls_field(const rules_ls_map *m, size_t idx, const char *field);
+/* The same as an interned name (core_intern of the result). 0 only when the
+ * intern table is full. */
+core_name rules_ls_field_name(const rules_ls_map *m, size_t idx, const char *field);
+
 #endif
