@@ -1,10 +1,26 @@
 /* buf.c: a growable byte buffer with a hard maximum (output and carry-over
- * buffers); growth doubles, and a request past max fails with CORE_ETOOBIG. */
+ * buffers); growth doubles, and a request past max fails with CORE_ETOOBIG.
+ * Also core_grow, the one way growable arrays of the project grow. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
+
+int core_grow(void **arr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : first;
+	if (c < *cap || c > SIZE_MAX / elem)
+		return CORE_ENOMEM;
+	void *p = realloc(*arr, c * elem);
+	if (!p)
+		return CORE_ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
 
 void core_buf_init(core_buf *b, size_t max)
 {

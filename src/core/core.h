@@ -76,6 +76,12 @@ int core_buf_add(core_buf *b, const void *p, size_t n);
 int core_buf_addc(core_buf *b, char c);
 int core_buf_printf(core_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Makes room for one more element in the malloc'd array *arr holding n
+ * elements of elem bytes: when n == *cap the array grows to twice its size (or
+ * to first elements when empty). *arr stays owned by the caller. Returns 0 or
+ * CORE_ENOMEM (the array is then unchanged). */
+int core_grow(void **arr, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* ---- interned names --------------------------------------------------- */
 /* A name is a process-wide integer id for a field name or dotted path; 0 means
  * none. Interning is thread-safe; the table is bounded (CORE_NAME_MAX names),

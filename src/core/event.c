@@ -455,14 +455,8 @@ void core_batch_free(core_batch *b)
 
 core_event *core_batch_new_event(core_batch *b)
 {
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		core_event *e = realloc(b->ev, cap * sizeof *e);
-		if (!e)
-			return NULL;
-		b->ev = e;
-		b->cap = cap;
-	}
+	if (core_grow((void **)&b->ev, &b->cap, b->n, sizeof *b->ev, 256) != 0)
+		return NULL;
 	core_event *ev = &b->ev[b->n++];
 	core_event_init(ev, b->arena);
 	return ev;

@@ -196,14 +196,8 @@ static int oom(parser *p)
 
 static int push(parser *p, rules_cond *c)
 {
-	if (p->nstk == p->capstk) {
-		size_t cap = p->capstk ? p->capstk * 2 : 16;
-		rules_cond **s = realloc(p->stk, cap * sizeof *s);
-		if (!s)
-			return oom(p);
-		p->stk = s;
-		p->capstk = cap;
-	}
+	if (core_grow((void **)&p->stk, &p->capstk, p->nstk, sizeof *p->stk, 16) != 0)
+		return oom(p);
 	p->stk[p->nstk++] = c;
 	return 0;
 }

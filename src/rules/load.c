@@ -51,13 +51,8 @@ void rules_set_free(rules_set *s)
 int rules_add_msg(rules_set *s, rules_severity sev, const char *file, uint32_t line, uint32_t col,
 		   const char *reason)
 {
-	if (s->nmsgs == s->capmsgs) {
-		size_t cap = s->capmsgs ? s->capmsgs * 2 : 64;
-		rules_msg *m = realloc(s->msgs, cap * sizeof *m);
-		if (!m)
-			return CORE_ENOMEM;
-		s->msgs = m, s->capmsgs = cap;
-	}
+	if (core_grow((void **)&s->msgs, &s->capmsgs, s->nmsgs, sizeof *s->msgs, 64) != 0)
+		return CORE_ENOMEM;
 	rules_msg *m = &s->msgs[s->nmsgs];
 	m->severity = (uint8_t)sev, m->file = file, m->line = line, m->col = col;
 	m->reason = core_arena_strndup(s->arena, reason, strlen(reason));
@@ -69,13 +64,8 @@ int rules_add_msg(rules_set *s, rules_severity sev, const char *file, uint32_t l
 
 static rules_rule *new_rule(rules_set *s)
 {
-	if (s->nrules == s->caprules) {
-		size_t cap = s->caprules ? s->caprules * 2 : 256;
-		rules_rule *r = realloc(s->rules, cap * sizeof *r);
-		if (!r)
-			return NULL;
-		s->rules = r, s->caprules = cap;
-	}
+	if (core_grow((void **)&s->rules, &s->caprules, s->nrules, sizeof *s->rules, 256) != 0)
+		return NULL;
 	rules_rule *r = &s->rules[s->nrules];
 	memset(r, 0, sizeof *r);
 	return r;
@@ -904,14 +894,9 @@ static int list_dir(const char *path, char ***names, size_t *n)
 	for (struct dirent *e; (e = readdir(dir)) != NULL;) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nn = realloc(*names, cap * sizeof *nn);
-			if (!nn) {
-				rc = CORE_ENOMEM;
-				goto out;
-			}
-			*names = nn;
+		if (core_grow((void **)names, &cap, *n, sizeof **names, 64) != 0) {
+			rc = CORE_ENOMEM;
+			goto out;
 		}
 		if (!((*names)[*n] = strdup(e->d_name))) {
 			rc = CORE_ENOMEM;

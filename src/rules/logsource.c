@@ -353,13 +353,8 @@ static int parse_entry_key(ls_parse *p, struct fy_node *key, struct fy_node *v, 
 
 static ls_src *new_entry(ls_parse *p)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		ls_src *e = realloc(p->e, cap * sizeof *e);
-		if (!e)
-			return NULL;
-		p->e = e, p->cap = cap;
-	}
+	if (core_grow((void **)&p->e, &p->cap, p->n, sizeof *p->e, 64) != 0)
+		return NULL;
 	ls_src *e = &p->e[p->n++];
 	memset(e, 0, sizeof *e);
 	return e;
@@ -479,13 +474,8 @@ static int merge_one(rules_ls_map *m, ls_src *e)
 {
 	ls_src *old = find_src(m, e->key);
 	if (!old) {
-		if (m->n == m->cap) {
-			size_t cap = m->cap ? m->cap * 2 : 128;
-			ls_src *s = realloc(m->src, cap * sizeof *s);
-			if (!s)
-				return CORE_ENOMEM;
-			m->src = s, m->cap = cap;
-		}
+		if (core_grow((void **)&m->src, &m->cap, m->n, sizeof *m->src, 128) != 0)
+			return CORE_ENOMEM;
 		m->src[m->n++] = *e;
 		return 0;
 	}
