@@ -8,24 +8,19 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "io/io.h"
 #include "parse/parse.h"
 
 typedef struct run {
-	const char *format;
-	int64_t ref_time;
-	size_t max_record;
+	cli_input in;       /* inputs, format, bad-record counts */
 	unsigned json_flags;
 	const char *lookup; /* --lookup: comma-separated names, or NULL */
 	core_name names[32];
 	const char *name_text[32];
 	size_t nnames;
 	core_arena *scratch; /* for --lookup's small events */
-	bool stats, strict, quiet;
-	const char *input;  /* current input path, for messages */
-	const char *member; /* current member name */
+	bool strict;
 	core_buf out;
-	uint64_t events, errors, bytes, inputs_failed;
+	uint64_t events;
 } run;
 
 static void help(FILE *f)
@@ -138,105 +133,6 @@ static int on_batch(void *ud, core_event *ev, size_t n)
 	return 0;
 }
 
-static void on_error(void *ud, const core_err *e)
-{
-	run *r = ud;
-
-	r->errors++;
-	if (r->quiet)
-		return;
-	if (r->member && strcmp(r->member, r->input) != 0)
-		fprintf(stderr, "hisn: parse: %s: %s: offset %zu: %s\n", r->input, r->member, e->offset, e->msg);
-	else
-		fprintf(stderr, "hisn: parse: %s: offset %zu: %s\n", r->input, e->offset, e->msg);
-}
-
-/* Streams the current member of in through a new parse stream. */
-static int parse_member(run *r, io_input *in)
-{
-	core_err err = {0};
-	parse_options po = {.format = r->format, .ref_time = r->ref_time, .max_record = r->max_record,
-			    .name = r->member, .on_batch = on_batch, .on_error = on_error, .ud = r,
-			    .keep_raw = (r->json_flags & CORE_JSON_ORIGINAL) != 0};
-	parse_stream *ps = parse_stream_new(&po, &err);
-	int rc = 0;
-	bool first = true;
-
-	if (!ps) {
-		fprintf(stderr, "hisn: parse: %s\n", err.msg);
-		return CLI_EXIT_USAGE;
-	}
-	for (;;) {
-		size_t room;
-		char *buf = parse_stream_space(ps, &room);
-		ssize_t got = io_read(in, buf, room, &err);
-		if (got < 0) {
-			fprintf(stderr, "hisn: parse: %s: %s\n", r->input, err.msg);
-			rc = CLI_EXIT_RUNTIME;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		if (first && !io_looks_textual(buf, (size_t)got)) {
-			fprintf(stderr, "hisn: parse: %s: %s: binary data, not a log; skipped\n", r->input, r->member);
-			goto out;
-		}
-		first = false;
-		r->bytes += (uint64_t)got;
-		if (parse_stream_commit(ps, (size_t)got) != 0) {
-			rc = CLI_EXIT_RUNTIME;
-			goto out;
-		}
-	}
-	if (parse_stream_finish(ps) != 0)
-		rc = CLI_EXIT_RUNTIME;
-	if (r->stats) {
-		parse_stats st;
-		parse_stream_stats(ps, &st);
-		fprintf(stderr, "hisn: parse: %s%s%s: format %s, %llu events, %llu bad records\n", r->input,
-			strcmp(r->member, r->input) ? ": " : "", strcmp(r->member, r->input) ? r->member : "",
-			parse_stream_format(ps), (unsigned long long)st.events, (unsigned long long)st.errors);
-	}
-out:
-	parse_stream_free(ps);
-	return rc;
-}
-
-static int parse_input(run *r, const char *path)
-{
-	core_err err = {0};
-	const char *name;
-	int rc = 0, more;
-	io_input *in = io_open(path, &err);
-
-	r->input = strcmp(path, "-") == 0 ? "stdin" : path;
-	if (!in) {
-		fprintf(stderr, "hisn: parse: %s: %s\n", r->input, err.msg);
-		r->inputs_failed++;
-		return CLI_EXIT_RUNTIME;
-	}
-	/* A member that cannot be read (an unsupported method, a bad CRC) is
-	 * reported and the next one is still read. */
-	while ((more = io_next(in, &name, &err)) == 1) {
-		r->member = name;
-		int one = parse_member(r, in);
-		if (one == CLI_EXIT_USAGE) {
-			rc = one;
-			break;
-		}
-		if (one)
-			rc = one;
-	}
-	if (more < 0) {
-		fprintf(stderr, "hisn: parse: %s: %s\n", r->input, err.msg);
-		rc = CLI_EXIT_RUNTIME;
-	}
-	if (rc)
-		r->inputs_failed++;
-	io_close(in);
-	return rc;
-}
-
 /* Splits --lookup's list (in place: optarg is ours to modify). */
 static int parse_lookup(run *r)
 {
@@ -265,12 +161,6 @@ static int parse_lookup(run *r)
 	return 0;
 }
 
-static int parse_ref_time(const char *s, int64_t *ns)
-{
-	size_t used;
-	return core_time_iso(s, strlen(s), ns, &used) == 0 && used == strlen(s) ? 0 : -1;
-}
-
 int cli_parse_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -281,17 +171,17 @@ int cli_parse_main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
 		{"lookup", required_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0}};
-	run r = {.format = "auto"};
+	run r = {.in = {.cmd = "parse", .format = "auto", .on_batch = on_batch}};
 	int c, rc = CLI_EXIT_OK;
 	uint64_t v;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f': r.format = optarg; break;
+		case 'f': r.in.format = optarg; break;
 		case 'L': parse_formats(print_format, NULL); return CLI_EXIT_OK;
 		case 'r':
-			if (parse_ref_time(optarg, &r.ref_time) != 0) {
+			if (cli_time_arg(optarg, &r.in.ref_time) != 0) {
 				fprintf(stderr, "hisn: parse: --ref-time: '%s' is not an RFC 3339 time\n", optarg);
 				return CLI_EXIT_USAGE;
 			}
@@ -301,13 +191,16 @@ int cli_parse_main(int argc, char **argv)
 				fprintf(stderr, "hisn: parse: --max-record: expected 64..1073741824 bytes\n");
 				return CLI_EXIT_USAGE;
 			}
-			r.max_record = (size_t)v;
+			r.in.max_record = (size_t)v;
 			break;
-		case 'o': r.json_flags |= CORE_JSON_ORIGINAL; break;
+		case 'o':
+			r.json_flags |= CORE_JSON_ORIGINAL;
+			r.in.keep_raw = true;
+			break;
 		case 'p': r.json_flags |= CORE_JSON_PRETTY; break;
-		case 's': r.stats = true; break;
+		case 's': r.in.stats = true; break;
 		case 'S': r.strict = true; break;
-		case 'q': r.quiet = true; break;
+		case 'q': r.in.quiet = true; break;
 		case 'l': r.lookup = optarg; break;
 		case 'h': help(stdout); return CLI_EXIT_OK;
 		default:
@@ -317,13 +210,14 @@ int cli_parse_main(int argc, char **argv)
 	}
 	if (r.lookup && parse_lookup(&r) != 0)
 		return CLI_EXIT_USAGE;
+	r.in.ud = &r;
 	core_buf_init(&r.out, 0);
 	int64_t t0 = core_time_now();
 	if (optind == argc) {
-		rc = parse_input(&r, "-");
+		rc = cli_input_read(&r.in, "-");
 	} else {
 		for (int i = optind; i < argc; i++) {
-			int one = parse_input(&r, argv[i]);
+			int one = cli_input_read(&r.in, argv[i]);
 			if (one == CLI_EXIT_USAGE) {
 				rc = one;
 				break;
@@ -336,13 +230,13 @@ int cli_parse_main(int argc, char **argv)
 		fprintf(stderr, "hisn: parse: writing the output failed: %s\n", strerror(errno));
 		rc = CLI_EXIT_RUNTIME;
 	}
-	if (r.stats) {
+	if (r.in.stats) {
 		double secs = (double)(core_time_now() - t0) / 1e9;
 		fprintf(stderr, "hisn: parse: %llu events, %llu bad records, %llu bytes in %.3f s (%.1f MB/s)\n",
-			(unsigned long long)r.events, (unsigned long long)r.errors,
-			(unsigned long long)r.bytes, secs, secs > 0 ? (double)r.bytes / secs / 1e6 : 0.0);
+			(unsigned long long)r.events, (unsigned long long)r.in.errors,
+			(unsigned long long)r.in.bytes, secs, secs > 0 ? (double)r.in.bytes / secs / 1e6 : 0.0);
 	}
-	if (rc == CLI_EXIT_OK && r.strict && r.errors)
+	if (rc == CLI_EXIT_OK && r.strict && r.in.errors)
 		rc = CLI_EXIT_RUNTIME;
 	core_buf_free(&r.out);
 	core_arena_free(r.scratch);

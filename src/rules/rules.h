@@ -318,6 +318,10 @@ int rules_ls_add_file(rules_ls_map *m, const char *path, core_err *err);
 /* The same for text[0..n) (borrowed for the call), shown as name. */
 int rules_ls_add_string(rules_ls_map *m, const char *text, size_t n, const char *name,
 			core_err *err);
+/* Adds the default map, data/logsources.yml as embedded in the binary at
+ * build time (shown as "logsources.yml (built in)"). Returns as
+ * rules_ls_add_string. */
+int rules_ls_add_default(rules_ls_map *m, core_err *err);
 /* Seals the map: drops disabled sources, fixes the indexes, interns every
  * field name and builds the routing index (a hash of the condition values).
  * Returns 0, CORE_ENOMEM or CORE_EINVAL (over a limit, named in err); after
