@@ -390,8 +390,8 @@ static int sweep(corr_state *c, uint32_t k, int64_t ts, const ctx *x, int depth)
 	for (int i = 0; i < CORR_SWEEP; i++) {
 		corr_group *g = cc->lru_tail;
 		pend p = {0};
-		if (!g || g->newest == CORE_TS_NONE || !corr_older(g->newest, ts, cc->rc->timespan_ns))
-			break;
+		if (!g || (g->newest != CORE_TS_NONE && !corr_older(g->newest, ts, cc->rc->timespan_ns)))
+			break; /* (a group whose every match was left out has no time) */
 		int rc = close_window(cc, g, &p);
 		corr_group_drop(c, g);
 		c->st.expired++;

@@ -101,12 +101,16 @@ static void add_ordered(corr_cc *cc, corr_group *g, const corr_in *in)
 	}
 }
 
-/* The map entry of a value (count only past the cap: overflow). */
+/* The map entry of a value: past the cap a new value is only counted
+ * (overflow); when the memory bound stops the map it is not counted. */
 static uint64_t add_value(corr_state *c, corr_group *g, uint64_t h)
 {
 	corr_vslot *s = corr_vmap_get(c, g, h, true);
 	if (!s) {
-		g->overflow++;
+		if (g->vals.n >= CORR_MAX_DISTINCT)
+			g->overflow++;
+		else
+			c->st.dropped++;
 		return 0;
 	}
 	s->count++;

@@ -100,10 +100,10 @@ static void link_head(corr_state *c, corr_group *g)
 }
 
 /* ---- groups --------------------------------------------------------------------- */
-static void grow_buckets(corr_state *c, corr_cc *cc)
+static void grow_buckets(corr_state *c, corr_cc *cc, const corr_group *keep)
 {
 	size_t n = cc->nbucket * 2, bytes = n * sizeof *cc->bucket;
-	if (n < cc->nbucket || corr_room(c, bytes, (uint32_t)(cc - c->cc), NULL) != 0)
+	if (n < cc->nbucket || corr_room(c, bytes, (uint32_t)(cc - c->cc), keep) != 0)
 		return; /* chains just get longer */
 	corr_group **b = calloc(n, sizeof *b);
 	if (!b) {
@@ -159,7 +159,7 @@ static int group_new(corr_state *c, uint32_t k, uint64_t h, corr_group **out)
 	cc->ngroups++;
 	c->st.groups++;
 	if (cc->ngroups > cc->nbucket)
-		grow_buckets(c, cc);
+		grow_buckets(c, cc, g);
 	*out = g;
 	return 0;
 }

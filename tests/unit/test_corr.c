@@ -271,6 +271,21 @@ static void test_chains(void)
 	TAP_OK(count_of("abc_ordered") == 3, "chains: B A B C: ordered (the second B)");
 }
 
+/* temporal with a condition: any 2 of the 3 rules */
+static void test_temporal_cond(void)
+{
+	static const char two_of[] =
+		"title: Two of ABC\nname: two_of\ncorrelation:\n  type: temporal\n"
+		"  rules: [rule_a, rule_b, rule_c]\n  group-by: [host]\n  timespan: 5m\n  condition: {gte: 2}\n";
+	TAP_OK(setup(two_of, 0), "temporal gte 2: load");
+	feed("rule_c", T0, "host=q", NULL);
+	feed("rule_c", T0 + SEC, "host=q", NULL);
+	TAP_OK(nres == 0, "temporal gte 2: one rule twice: nothing");
+	feed("rule_a", T0 + 2 * SEC, "host=q", NULL);
+	const got *g = last_of("two_of");
+	TAP_OK(nres == 1 && g && g->count == 2 && g->first_ts == T0 + SEC, "temporal gte 2: C and A: result");
+}
+
 /* ---- window edges ------------------------------------------------------------------------ */
 static void test_edges(void)
 {
@@ -498,6 +513,7 @@ int main(void)
 	test_brute_order();
 	test_spray();
 	test_chains();
+	test_temporal_cond();
 	test_edges();
 	test_values();
 	test_aliases();
