@@ -120,7 +120,8 @@ static int options(int argc, char **argv, hunt *h, hunt_args *a)
 		case O_FROM:
 		case O_TO:
 			if (cli_time_arg(optarg, c == O_FROM ? &h->from : &h->to) != 0)
-				return usage_error("'%s' is not an RFC 3339 time", optarg);
+				return usage_error("--%s: '%s' is not an RFC 3339 time", c == O_FROM ? "from" : "to",
+						   optarg);
 			*(c == O_FROM ? &h->has_from : &h->has_to) = true;
 			break;
 		case O_LS:

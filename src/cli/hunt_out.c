@@ -477,7 +477,7 @@ void cli_hunt_summary(const hunt *h, const engine_info *info)
 	corr_stats cs = {0};
 
 	fprintf(stderr, "hisn: hunt: rules: %zu loaded (%zu rules, %zu correlations, %zu filters), %zu failed, "
-			"%zu left out by the engine, %zu with a logsource no source gives\n",
+			"%zu left out by the engine, %zu not routed (no source of the logsource map fits them)\n",
 		s->nloaded[0] + s->nloaded[1] + s->nloaded[2], s->nloaded[RULES_KIND_RULE],
 		s->nloaded[RULES_KIND_CORRELATION], s->nloaded[RULES_KIND_FILTER], s->nfailed, info->failed,
 		info->unrouted);
