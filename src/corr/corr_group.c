@@ -27,11 +27,11 @@ uint64_t corr_hash(const void *p, size_t n, uint64_t seed)
 static corr_group *victim(corr_state *c, uint32_t k, const corr_group *keep)
 {
 	corr_group *v = c->cc[k].lru_tail;
-	if (v == keep)
+	if (v && v == keep)
 		v = v->lprev;
 	if (!v) {
 		v = c->gtail;
-		if (v == keep)
+		if (v && v == keep)
 			v = v->gprev;
 	}
 	return v;

@@ -25,7 +25,7 @@ typedef struct got {
 } got;
 
 static got res[256];
-static size_t nres;
+static size_t nres, per_rule[64];
 static int stop_after = -1;
 
 static rules_set *set;
@@ -35,6 +35,8 @@ static core_arena *arena;
 static int on_result(void *ud, const corr_result *r)
 {
 	(void)ud;
+	if (r->rule < 64)
+		per_rule[r->rule]++;
 	if (nres < sizeof res / sizeof *res) {
 		got *g = &res[nres];
 		size_t o = 0;
@@ -75,6 +77,7 @@ static bool setup(const char *extra, size_t max_bytes)
 	rules_set_free(set);
 	cs = NULL;
 	nres = 0;
+	memset(per_rule, 0, sizeof per_rule);
 	stop_after = -1;
 	snprintf(text, sizeof text, "%s%s", base_rules, extra);
 	set = rules_set_new(NULL);
@@ -124,11 +127,8 @@ static int feed(const char *name, int64_t ts, ...)
 
 static size_t count_of(const char *name)
 {
-	size_t n = 0;
 	uint32_t r = rule_of(name);
-	for (size_t i = 0; i < nres && i < 256; i++)
-		n += res[i].rule == r;
-	return n;
+	return r < 64 ? per_rule[r] : 0;
 }
 
 static const got *last_of(const char *name)
@@ -492,6 +492,76 @@ static void test_bound(void)
 	TAP_OK(corr_flush(cs, on_result, NULL) == 0, "bound: flush");
 }
 
+/* ---- random matches under small bounds: every type, chained ------------------ */
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(uint64_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng % n;
+}
+
+static void test_random(size_t max_bytes)
+{
+	static const char all[] =
+		"title: EC\nname: ec\ncorrelation:\n  type: event_count\n  rules: [rule_a, rule_b]\n"
+		"  group-by: [host]\n  timespan: 1m\n  condition: {gte: 3}\n---\n"
+		"title: VC\nname: vc\ncorrelation:\n  type: value_count\n  rules: [rule_a]\n"
+		"  group-by: [host]\n  timespan: 2m\n  condition: {field: user, gte: 4}\n---\n"
+		"title: VCR\nname: vcr\ncorrelation:\n  type: value_count\n  rules: [rule_b]\n"
+		"  group-by: [user]\n  timespan: 1m\n  condition: {field: host, gt: 1, lt: 4}\n---\n"
+		"title: T\nname: t\ncorrelation:\n  type: temporal\n  rules: [rule_a, rule_b, rule_c]\n"
+		"  group-by: [host]\n  timespan: 30s\n---\n"
+		"title: TO\nname: to\ncorrelation:\n  type: temporal_ordered\n  rules: [ec, rule_c, vc]\n"
+		"  group-by: [host]\n  timespan: 5m\n---\n"
+		"title: S\nname: s\ncorrelation:\n  type: value_sum\n  rules: [rule_c]\n"
+		"  group-by: [host, user]\n  timespan: 1m\n  condition: {field: bytes, gte: 5000}\n---\n"
+		"title: AV\nname: av\ncorrelation:\n  type: value_avg\n  rules: [rule_c]\n"
+		"  group-by: [user]\n  timespan: 1m\n  condition: {field: bytes, lte: 100}\n---\n"
+		"title: P\nname: p\ncorrelation:\n  type: value_percentile\n  rules: [rule_a, rule_b]\n"
+		"  group-by: [host]\n  timespan: 10m\n  condition: {field: user, lte: 10}\n---\n"
+		"title: Outer\nname: outer\ncorrelation:\n  type: event_count\n  rules: [to, t, ec, s]\n"
+		"  timespan: 1h\n  condition: {gte: 2, lte: 1000000}\n";
+	static const char *const rules_abc[] = {"rule_a", "rule_b", "rule_c"};
+	TAP_OK(setup(all, max_bytes), "random (max_bytes %zu): load", max_bytes);
+	rng = 88172645463325252ull;
+	corr_stats st;
+	bool ok = true, bounded = true;
+	int64_t t = T0;
+	for (int i = 0; i < 30000 && ok; i++) {
+		char host[32], user[32], bytes[32];
+		t += (int64_t)rnd(2 * SEC);
+		int64_t ts = t;
+		uint64_t r = rnd(100);
+		if (r < 3)
+			ts = CORE_TS_NONE;
+		else if (r < 8)
+			ts = t - (int64_t)rnd(10 * MIN);
+		snprintf(host, sizeof host, "host=h%llu", (unsigned long long)rnd(40));
+		snprintf(user, sizeof user, "user=u%llu", (unsigned long long)rnd(300));
+		snprintf(bytes, sizeof bytes, "bytes=#%llu", (unsigned long long)rnd(3000));
+		const char *rule = rules_abc[rnd(3)], *u = rnd(50) ? user : "x=1";
+		ok = feed(rule, ts, host, u, bytes, NULL) == 0;
+		corr_get_stats(cs, &st);
+		bounded = bounded && st.bytes <= max_bytes;
+	}
+	TAP_OK(ok && bounded, "random (max_bytes %zu): 30000 matches, bytes within the bound", max_bytes);
+	TAP_OK(corr_flush(cs, on_result, NULL) == 0, "random (max_bytes %zu): flush", max_bytes);
+	corr_get_stats(cs, &st);
+	printf("# results %llu evictions %llu expired %llu late %llu ungrouped %llu dropped %llu peak %zu\n",
+	       (unsigned long long)st.results, (unsigned long long)st.evictions,
+	       (unsigned long long)st.expired, (unsigned long long)st.late,
+	       (unsigned long long)st.ungrouped, (unsigned long long)st.dropped, st.bytes_peak);
+	printf("# per correlation: ec %zu vc %zu vcr %zu t %zu to %zu s %zu av %zu p %zu outer %zu\n",
+	       count_of("ec"), count_of("vc"), count_of("vcr"), count_of("t"), count_of("to"),
+	       count_of("s"), count_of("av"), count_of("p"), count_of("outer"));
+	bool levels = max_bytes < 65536 || (count_of("to") > 0 && count_of("p") > 0);
+	TAP_OK(st.results > 0 && levels && count_of("outer") > 0 && st.groups == 0,
+	       "random (max_bytes %zu): results at every level (%llu, outer %zu)", max_bytes,
+	       (unsigned long long)st.results, count_of("outer"));
+}
+
 /* ---- emit stops a feed ------------------------------------------------------------------------ */
 static void test_stop(void)
 {
@@ -521,6 +591,8 @@ int main(void)
 	test_chain_of_chains();
 	test_time();
 	test_bound();
+	test_random(1u << 20);
+	test_random(16384);
 	test_stop();
 	corr_free(cs);
 	rules_set_free(set);
