@@ -1,0 +1,674 @@
+/* gate.c: the prefilter. For every instance, a gate: a set of atoms at least
+ * one of which holds in every event the rule matches, derived from the
+ * condition tree (an OR joins its sides' atoms, an AND keeps the cheaper
+ * side, a NOT gives no gate). Atoms are "this literal occurs in this field"
+ * (found by one Vectorscan pass over the event's fields) or "this field equals
+ * this text" (found by a hash lookup). Instances without a gate are evaluated
+ * for every event of their sources.
+ *
+ * The gate only has to be a superset: literals are matched without case and
+ * equality texts are compared in a canonical form (lowercase, integers in
+ * decimal), which the exact comparison of value.c then narrows down. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_int.h"
+#include "engine/gate.h"
+
+typedef struct gatom {
+	bool eq;
+	core_name field;
+	const char *text; /* lowercased / canonical */
+	uint32_t len;
+} gatom;
+
+typedef struct gset {
+	bool top;      /* no gate: anything may match */
+	double score;  /* estimated cost of the candidates it lets through */
+	gatom *a;
+	uint32_t n;
+} gset;
+
+static const gset TOP = {.top = true};
+
+static gset g_union(eng_gatebuild *g, gset x, gset y)
+{
+	if (x.top || y.top)
+		return TOP;
+	gset r = {.score = x.score + y.score, .n = x.n + y.n};
+	r.a = core_arena_alloc(g->tmp, ((size_t)r.n + 1) * sizeof *r.a);
+	if (!r.a) {
+		g->oom = true;
+		return TOP;
+	}
+	memcpy(r.a, x.a, x.n * sizeof *r.a);
+	memcpy(r.a + x.n, y.a, y.n * sizeof *r.a);
+	return r;
+}
+
+static gset g_best(gset x, gset y)
+{
+	if (x.top)
+		return y;
+	if (y.top)
+		return x;
+	return y.score < x.score ? y : x;
+}
+
+static gset g_one(eng_gatebuild *g, bool eq, core_name field, const char *text, uint32_t len)
+{
+	/* estimated chance that the atom holds in an event: an exact value is
+	 * rare; a literal is rarer the longer it is */
+	static const double p_lit[] = {1, 1, .25, .12, .06, .03, .02, .012, .008, .005, .003};
+	gset r = {.n = 1, .score = eq ? 0.002 : len < 11 ? p_lit[len] : 0.002};
+	r.a = core_arena_alloc(g->tmp, sizeof *r.a);
+	char *t = core_arena_alloc(g->tmp, (size_t)len + 1);
+	if (!r.a || !t) {
+		g->oom = true;
+		return TOP;
+	}
+	memcpy(t, text, len);
+	t[len] = 0;
+	r.a[0] = (gatom){.eq = eq, .field = field, .text = t, .len = len};
+	return r;
+}
+
+/* The longest run of literal characters of a normalized pattern, unescaped
+ * and lowercased, into buf (v->len bytes). */
+static uint32_t longest_run(const rules_value *v, char *buf, uint32_t *start)
+{
+	uint32_t best = 0, bstart = 0, cur = 0, cstart = 0, k = 0;
+	for (uint32_t i = 0; i < v->len; i++) {
+		char c = v->s[i];
+		if (c == '*' || c == '?') {
+			cur = 0;
+			continue;
+		}
+		if (c == '\\' && i + 1 < v->len)
+			c = v->s[++i];
+		if (cur == 0)
+			cstart = k;
+		buf[k++] = c;
+		cur++;
+		if (cur > best) {
+			best = cur;
+			bstart = cstart;
+		}
+	}
+	*start = bstart;
+	return best;
+}
+
+static bool optional_next(const char *re, uint32_t n, uint32_t i)
+{
+	return i + 1 < n && (re[i + 1] == '?' || re[i + 1] == '*' || re[i + 1] == '{');
+}
+
+/* A literal every match of regular expression re[0..n) contains, read
+ * conservatively from its top level (runs of plain characters outside
+ * groups and classes, without the characters a '?', '*' or '{' makes
+ * optional), into buf; its length, 0 if none. A top-level alternation has
+ * no single literal: 0. */
+static uint32_t re_literal(const char *re, uint32_t n, char *buf)
+{
+	uint32_t best = 0, bstart = 0, cur = 0, k = 0, depth = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		char c = re[i];
+		if (depth) {
+			if (c == '\\')
+				i++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			continue;
+		}
+		if (c == '|')
+			return 0;
+		if (c == '(' || c == '[' || c == '.' || c == '^' || c == '$' || c == '*' || c == '?' ||
+		    c == '+' || c == '{' || c == ')') {
+			cur = 0;
+			if (c == '(')
+				depth++;
+			else if (c == '[') {
+				i++; /* skip the class; a ']' first in it is literal */
+				if (i < n && re[i] == '^')
+					i++;
+				if (i < n && re[i] == ']')
+					i++;
+				while (i < n && re[i] != ']')
+					i += re[i] == '\\' ? 2 : 1;
+			} else if (c == '{') {
+				while (i < n && re[i] != '}')
+					i++;
+			}
+			continue;
+		}
+		if (c == '\\') {
+			if (i + 1 >= n)
+				return 0;
+			c = re[++i];
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+				cur = 0; /* \d, \w, \x41, \1...: not one plain character */
+				continue;
+			}
+		}
+		if (optional_next(re, n, i)) {
+			cur = 0;
+			continue;
+		}
+		if (cur == 0)
+			k = bstart + best; /* start a new run after the best one */
+		buf[k++] = c;
+		cur++;
+		if (cur > best) {
+			bstart = k - cur;
+			best = cur;
+		}
+	}
+	memmove(buf, buf + bstart, best);
+	return best;
+}
+
+static gset gate_value(eng_gatebuild *g, const rules_item *it, const rules_value *v, core_name field)
+{
+	char num[32];
+	bool kw = field == ENG_KW_NAME;
+	if (kw && v->type == RULES_V_INT) {
+		int k = snprintf(num, sizeof num, "%lld", (long long)v->i);
+		return g_one(g, false, field, num, (uint32_t)k);
+	}
+	if (v->type == RULES_V_INT && it->op == RULES_OP_EQ) {
+		int k = snprintf(num, sizeof num, "%lld", (long long)v->i);
+		return g_one(g, true, field, num, (uint32_t)k);
+	}
+	if (v->type == RULES_V_RE) {
+		char *rb = core_arena_alloc(g->tmp, (size_t)v->len + 1);
+		if (!rb) {
+			g->oom = true;
+			return TOP;
+		}
+		uint32_t n = re_literal(v->s, v->len, rb);
+		if (n < 3)
+			return TOP;
+		eng_lower(rb, rb, n);
+		return g_one(g, false, field, rb, n);
+	}
+	if (v->type != RULES_V_STR)
+		return TOP;
+	char *buf = core_arena_alloc(g->tmp, (size_t)v->len + 48);
+	if (!buf) {
+		g->oom = true;
+		return TOP;
+	}
+	if (!kw && it->op == RULES_OP_EQ && !(v->flags & RULES_VF_GLOB)) {
+		uint32_t st, n = longest_run(v, buf, &st); /* the whole text: no wildcard */
+		char *canon = core_arena_alloc(g->tmp, (size_t)n + 48);
+		if (!canon) {
+			g->oom = true;
+			return TOP;
+		}
+		size_t cn = eng_canon(buf, n, canon);
+		return g_one(g, true, field, canon, (uint32_t)cn);
+	}
+	uint32_t st, n = longest_run(v, buf, &st);
+	if (n < 2)
+		return TOP; /* one byte would hit nearly every event */
+	eng_lower(buf + st, buf + st, n);
+	return g_one(g, false, field, buf + st, n);
+}
+
+/* The union of the gates of values [k, end) of it, built in one array
+ * (pairwise unions would copy quadratically for rules with long lists). */
+static gset gate_values(eng_gatebuild *g, const rules_item *it, uint32_t k, uint32_t end, core_name field)
+{
+	gset r = {.score = 0, .n = 0};
+	r.a = core_arena_alloc(g->tmp, ((size_t)(end - k) + 1) * sizeof *r.a);
+	if (!r.a) {
+		g->oom = true;
+		return TOP;
+	}
+	for (; k < end; k++) {
+		gset v = gate_value(g, it, &it->values[k], field);
+		if (v.top)
+			return TOP;
+		r.a[r.n++] = v.a[0];
+		r.score += v.score;
+	}
+	return r;
+}
+
+static gset gate_item(eng_gatebuild *g, const eng_item *ei, const core_name *names)
+{
+	const rules_item *it = ei->it;
+	core_name field = it->field ? names[ei->slot] : ENG_KW_NAME;
+
+	if (!field || it->neq || it->timepart || it->nvalues == 0)
+		return TOP;
+	if (it->op != RULES_OP_EQ && it->op != RULES_OP_CONTAINS && it->op != RULES_OP_STARTSWITH &&
+	    it->op != RULES_OP_ENDSWITH && it->op != RULES_OP_RE)
+		return TOP;
+	if (!it->all)
+		return gate_values(g, it, 0, it->nvalues, field);
+	gset best = TOP;
+	for (uint32_t k = 0; k < it->nvalues;) {
+		uint32_t grp = it->values[k].group, end = k;
+		while (end < it->nvalues && it->values[end].group == grp)
+			end++;
+		best = g_best(best, gate_values(g, it, k, end, field));
+		k = end;
+	}
+	return best;
+}
+
+static gset gate_search(eng_gatebuild *g, const eng_prog *p, uint32_t s, const core_name *names)
+{
+	const rules_search *sr = &p->r->searches[s];
+	uint32_t k = p->search_item[s];
+	gset r = {.score = 0};
+
+	for (uint32_t a = 0; a < sr->nalts; a++) {
+		gset alt = TOP;
+		for (uint32_t i = 0; i < sr->alts[a].nitems; i++, k++)
+			alt = g_best(alt, gate_item(g, &p->items[k], names));
+		r = g_union(g, r, alt);
+	}
+	return r;
+}
+
+static gset gate_cond(eng_gatebuild *g, const eng_prog *p, const rules_cond *c, const core_name *names)
+{
+	gset r;
+	switch (c->op) {
+	case RULES_COND_REF:
+		return gate_search(g, p, c->search, names);
+	case RULES_COND_AND:
+		return g_best(gate_cond(g, p, c->a, names), gate_cond(g, p, c->b, names));
+	case RULES_COND_OR:
+		return g_union(g, gate_cond(g, p, c->a, names), gate_cond(g, p, c->b, names));
+	case RULES_COND_ANY_OF:
+		r = (gset){.score = 0};
+		for (uint32_t i = 0; i < c->nsearches && !r.top; i++)
+			r = g_union(g, r, gate_search(g, p, c->searches[i], names));
+		return r;
+	case RULES_COND_ALL_OF:
+		r = TOP;
+		for (uint32_t i = 0; i < c->nsearches; i++)
+			r = g_best(r, gate_search(g, p, c->searches[i], names));
+		return r;
+	default:
+		return TOP;
+	}
+}
+
+/* ---- interning atoms ---------------------------------------------------------- */
+static int slot_of(eng_gatebuild *g, core_name name, uint32_t *slot)
+{
+	uint32_t key = name;
+	int rc = eng_smap_put(&g->slotmap, key, "", 0, g->nslots, slot);
+	if (rc)
+		return rc;
+	if (*slot == g->nslots) {
+		if (core_grow((void **)&g->slots, &g->capslots, g->nslots, sizeof *g->slots, 64))
+			return CORE_ENOMEM;
+		g->slots[g->nslots++] = name;
+	}
+	return 0;
+}
+
+static int atom_of(eng_gatebuild *g, const gatom *a, uint32_t *atom)
+{
+	uint32_t slot, id;
+	int rc = slot_of(g, a->field, &slot);
+	if (rc)
+		return rc;
+	const char *text = core_arena_strndup(g->e->arena, a->text, a->len);
+	if (!text)
+		return CORE_ENOMEM;
+	if (a->eq) {
+		rc = eng_smap_put(&g->eqmap, slot, text, a->len, g->natoms, &id);
+	} else {
+		uint32_t lit;
+		bool kw = a->field == ENG_KW_NAME;
+		if ((rc = eng_smap_put(&g->litmap, kw, text, a->len, g->nlits, &lit)) != 0)
+			return rc;
+		if (lit == g->nlits) {
+			if (core_grow((void **)&g->lits, &g->caplits, g->nlits, sizeof *g->lits, 256))
+				return CORE_ENOMEM;
+			g->lits[g->nlits++] = (eng_litb){.text = text, .len = a->len, .kw = kw};
+		}
+		rc = eng_smap_put(&g->scanmap, slot, text, a->len, g->natoms, &id);
+		if (rc == 0 && id == g->natoms)
+			g->lits[lit].natoms++;
+		if (rc == 0)
+			g->atom_lit_tmp = lit;
+	}
+	if (rc)
+		return rc;
+	if (id == g->natoms) {
+		if (core_grow((void **)&g->atoms, &g->capatoms, g->natoms, sizeof *g->atoms, 256))
+			return CORE_ENOMEM;
+		g->atoms[g->natoms++] = (eng_atomb){.slot = slot, .eq = a->eq,
+						    .lit = a->eq ? UINT32_MAX : g->atom_lit_tmp};
+	}
+	*atom = id;
+	return 0;
+}
+
+int eng_gate_begin(eng_gatebuild *g, engine *e)
+{
+	memset(g, 0, sizeof *g);
+	g->e = e;
+	g->tmp = core_arena_new(1 << 16, 0);
+	return g->tmp ? 0 : CORE_ENOMEM;
+}
+
+int eng_gate_inst(eng_gatebuild *g, uint32_t i)
+{
+	engine *e = g->e;
+	const eng_inst *in = &e->insts[i];
+	const eng_prog *p = &e->progs[in->prog];
+	gset r = {.score = 0};
+
+	if (e->opt.no_prefilter)
+		r = TOP;
+	for (uint32_t c = 0; c < p->r->nconds && !r.top; c++)
+		r = g_union(g, r, gate_cond(g, p, p->r->conds[c], in->names));
+	if (g->oom)
+		return CORE_ENOMEM;
+	if (r.top || r.n == 0) {
+		core_arena_reset(g->tmp);
+		return eng_pair_add(g, UINT32_MAX, i);
+	}
+	for (uint32_t k = 0; k < r.n; k++) {
+		uint32_t atom;
+		int rc = atom_of(g, &r.a[k], &atom);
+		if (rc == 0)
+			rc = eng_pair_add(g, atom, i);
+		if (rc)
+			return rc;
+	}
+	core_arena_reset(g->tmp);
+	return 0;
+}
+
+void eng_gate_end(eng_gatebuild *g)
+{
+	core_arena_free(g->tmp);
+	free(g->slotmap.t);
+	free(g->litmap.t);
+	free(g->scanmap.t);
+	free(g->eqmap.t); /* moved into the engine by finish when it succeeded */
+	free(g->slots);
+	free(g->lits);
+	free(g->atoms);
+	free(g->pairs);
+}
+
+/* ---- maps ------------------------------------------------------------------------ */
+uint64_t eng_hash(uint32_t tag, const char *s, size_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)tag * 0xFF51AFD7ED558CCDull);
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001B3ull;
+	}
+	h ^= h >> 29;
+	return h ? h : 1;
+}
+
+static int smap_grow(eng_smap *m)
+{
+	uint32_t cap = m->t ? (m->mask + 1) * 2 : 256;
+	eng_eq *t = calloc(cap, sizeof *t);
+	if (!t)
+		return CORE_ENOMEM;
+	for (uint32_t i = 0; m->t && i <= m->mask; i++) {
+		if (!m->t[i].hash)
+			continue;
+		uint32_t j = (uint32_t)m->t[i].hash & (cap - 1);
+		while (t[j].hash)
+			j = (j + 1) & (cap - 1);
+		t[j] = m->t[i];
+	}
+	free(m->t);
+	m->t = t;
+	m->mask = cap - 1;
+	return 0;
+}
+
+int eng_smap_put(eng_smap *m, uint32_t tag, const char *s, uint32_t n, uint32_t val, uint32_t *out)
+{
+	if (!m->t || (m->n + 1) * 2 > m->mask + 1) {
+		if (smap_grow(m))
+			return CORE_ENOMEM;
+	}
+	uint64_t h = eng_hash(tag, s, n);
+	uint32_t j = (uint32_t)h & m->mask;
+	for (; m->t[j].hash; j = (j + 1) & m->mask) {
+		const eng_eq *q = &m->t[j];
+		if (q->hash == h && q->slot == tag && q->len == n && memcmp(q->text, s, n) == 0) {
+			*out = q->atom;
+			return 0;
+		}
+	}
+	m->t[j] = (eng_eq){.slot = tag, .atom = val, .hash = h, .text = s, .len = n};
+	m->n++;
+	*out = val;
+	return 0;
+}
+
+int eng_pair_add(eng_gatebuild *g, uint32_t atom, uint32_t inst)
+{
+	if (core_grow((void **)&g->pairs, &g->cappairs, g->npairs, sizeof *g->pairs, 1024))
+		return CORE_ENOMEM;
+	g->pairs[g->npairs++] = (eng_pair){.atom = atom, .inst = inst};
+	return 0;
+}
+
+/* ---- moving the result into the engine ------------------------------------------------- */
+static void *dup_arr(engine *e, const void *p, size_t n, size_t elem)
+{
+	void *d = core_arena_alloc(e->arena, n * elem + 1);
+	if (d && n)
+		memcpy(d, p, n * elem);
+	return d;
+}
+
+static int atoms_csr(eng_gatebuild *g)
+{
+	engine *e = g->e;
+	size_t ngated = 0;
+
+	e->natoms = g->natoms;
+	e->atoms = core_arena_alloc(e->arena, ((size_t)g->natoms + 1) * sizeof *e->atoms);
+	if (!e->atoms)
+		return CORE_ENOMEM;
+	memset(e->atoms, 0, ((size_t)g->natoms + 1) * sizeof *e->atoms);
+	for (size_t k = 0; k < g->npairs; k++)
+		if (g->pairs[k].atom != UINT32_MAX) {
+			e->atoms[g->pairs[k].atom].n++;
+			ngated++;
+		}
+	e->atom_inst = core_arena_alloc(e->arena, (ngated + 1) * sizeof *e->atom_inst);
+	if (!e->atom_inst)
+		return CORE_ENOMEM;
+	uint32_t off = 0;
+	for (uint32_t a = 0; a < g->natoms; a++) {
+		e->atoms[a].slot = g->atoms[a].slot;
+		e->atoms[a].first = off;
+		off += e->atoms[a].n;
+		e->atoms[a].n = 0;
+	}
+	for (size_t k = 0; k < g->npairs; k++) {
+		const eng_pair *pr = &g->pairs[k];
+		if (pr->atom == UINT32_MAX)
+			continue;
+		eng_atom *a = &e->atoms[pr->atom];
+		/* an instance may name the same atom twice: keep it once */
+		if (a->n && e->atom_inst[a->first + a->n - 1] == pr->inst)
+			continue;
+		e->atom_inst[a->first + a->n++] = pr->inst;
+	}
+	return 0;
+}
+
+static int lits_db(eng_gatebuild *g)
+{
+	engine *e = g->e;
+	hs_compile_error_t *cerr = NULL;
+	const char **expr = NULL;
+	unsigned *flags = NULL, *ids = NULL;
+	size_t *lens = NULL;
+	int rc = CORE_ENOMEM;
+
+	e->nlits = g->nlits;
+	e->lits = core_arena_alloc(e->arena, ((size_t)g->nlits + 1) * sizeof *e->lits);
+	e->lit_atoms = core_arena_alloc(e->arena, ((size_t)g->natoms + 1) * sizeof *e->lit_atoms);
+	if (!e->lits || !e->lit_atoms)
+		goto out;
+	uint32_t off = 0;
+	for (uint32_t l = 0; l < g->nlits; l++) {
+		e->lits[l] = (eng_lit){.len = g->lits[l].len, .first = off, .n = 0};
+		off += g->lits[l].natoms;
+	}
+	for (uint32_t a = 0; a < g->natoms; a++)
+		if (!g->atoms[a].eq) {
+			eng_lit *l = &e->lits[g->atoms[a].lit];
+			e->lit_atoms[l->first + l->n++] = a;
+		}
+	rc = 0;
+	if (g->nlits == 0)
+		goto out;
+	expr = malloc(g->nlits * sizeof *expr);
+	flags = malloc(g->nlits * sizeof *flags);
+	ids = malloc(g->nlits * sizeof *ids);
+	lens = malloc(g->nlits * sizeof *lens);
+	rc = CORE_ENOMEM;
+	if (!expr || !flags || !ids || !lens)
+		goto out;
+	for (int kw = 0; kw < 2; kw++) {
+		unsigned n = 0;
+		hs_database_t **db = kw ? &e->kw_db : &e->lit_db;
+		for (uint32_t l = 0; l < g->nlits; l++) {
+			if (g->lits[l].kw != kw)
+				continue;
+			expr[n] = g->lits[l].text;
+			flags[n] = HS_FLAG_CASELESS;
+			ids[n] = l;
+			lens[n++] = g->lits[l].len;
+		}
+		if (n == 0)
+			continue;
+		rc = CORE_EINVAL;
+		if (hs_compile_lit_multi(expr, flags, ids, lens, n, HS_MODE_VECTORED, NULL, db, &cerr) !=
+		    HS_SUCCESS) {
+			hs_free_compile_error(cerr);
+			*db = NULL;
+			goto out;
+		}
+		rc = CORE_ENOMEM;
+		if (hs_alloc_scratch(*db, &e->hs_proto) != HS_SUCCESS)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(expr);
+	free(flags);
+	free(ids);
+	free(lens);
+	return rc;
+}
+
+/* Per source: the slots to read and the instances without a gate. */
+static int source_lists(eng_gatebuild *g, uint32_t *const *insts_of_src, const uint32_t *nis)
+{
+	engine *e = g->e;
+	uint32_t *first = calloc((size_t)e->ninsts + 1, sizeof *first);
+	uint32_t *cnt = calloc((size_t)e->ninsts + 1, sizeof *cnt);
+	uint32_t *stamp = calloc((size_t)g->nslots * 2 + 1, sizeof *stamp);
+	uint32_t *tmp = malloc(((size_t)g->nslots * 2 + (size_t)e->ninsts + 1) * sizeof *tmp);
+	int rc = CORE_ENOMEM;
+
+	if (!first || !cnt || !stamp || !tmp)
+		goto out;
+	for (size_t k = g->npairs; k-- > 0;) { /* pairs are in instance order */
+		first[g->pairs[k].inst] = (uint32_t)k;
+		cnt[g->pairs[k].inst]++;
+	}
+	for (uint32_t s = 0; s < e->nsources; s++) {
+		eng_source *src = &e->sources[s];
+		uint32_t nscan = 0, neq = 0, nal = 0, base = g->nslots * 2;
+		uint32_t *scan = tmp, *eqs = tmp + g->nslots;
+		for (uint32_t k = 0; k < nis[s]; k++) {
+			uint32_t i = insts_of_src[s][k];
+			for (uint32_t p = first[i]; p < first[i] + cnt[i]; p++) {
+				uint32_t a = g->pairs[p].atom;
+				if (a == UINT32_MAX) {
+					tmp[base + nal++] = i;
+					continue;
+				}
+				uint32_t sl = g->atoms[a].slot, key = sl * 2 + g->atoms[a].eq;
+				if (g->slots[sl] == ENG_KW_NAME) {
+					src->keywords = true;
+					continue;
+				}
+				if (stamp[key] == s + 1)
+					continue;
+				stamp[key] = s + 1;
+				if (g->atoms[a].eq)
+					eqs[neq++] = sl;
+				else
+					scan[nscan++] = sl;
+			}
+		}
+		src->scan_slots = dup_arr(e, scan, nscan, sizeof *scan);
+		src->eq_slots = dup_arr(e, eqs, neq, sizeof *eqs);
+		src->always = dup_arr(e, tmp + base, nal, sizeof *tmp);
+		src->insts = dup_arr(e, insts_of_src[s], nis[s], sizeof(uint32_t));
+		if (!src->scan_slots || !src->eq_slots || !src->always || !src->insts)
+			goto out;
+		src->nscan = nscan;
+		src->neq = neq;
+		src->nalways = nal;
+		src->ninsts = nis[s];
+	}
+	for (uint32_t i = 0; i < e->ninsts; i++) {
+		bool top = cnt[i] && g->pairs[first[i]].atom == UINT32_MAX;
+		e->info.always += top;
+		e->info.gated += !top;
+	}
+	rc = 0;
+out:
+	free(first);
+	free(cnt);
+	free(stamp);
+	free(tmp);
+	return rc;
+}
+
+int eng_gate_finish(eng_gatebuild *g, uint32_t *const *insts_of_src, const uint32_t *n)
+{
+	engine *e = g->e;
+	int rc;
+
+	e->nslots = g->nslots;
+	e->slots = dup_arr(e, g->slots, g->nslots, sizeof *g->slots);
+	if (!e->slots)
+		return CORE_ENOMEM;
+	e->kw_slot = UINT32_MAX;
+	for (uint32_t sl = 0; sl < g->nslots; sl++)
+		if (g->slots[sl] == ENG_KW_NAME)
+			e->kw_slot = sl;
+	if ((rc = atoms_csr(g)) != 0 || (rc = lits_db(g)) != 0 || (rc = source_lists(g, insts_of_src, n)) != 0)
+		return rc;
+	e->info.literals = g->nlits;
+	e->eq = g->eqmap.t;
+	e->eq_mask = g->eqmap.mask;
+	g->eqmap.t = NULL;
+	for (uint32_t j = 0; e->eq && j <= e->eq_mask; j++)
+		if (e->eq[j].hash && e->eq[j].len > e->eq_maxlen)
+			e->eq_maxlen = e->eq[j].len;
+	return 0;
+}

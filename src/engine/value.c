@@ -1,0 +1,591 @@
+/* value.c: the exact semantics of one Sigma field item against an event
+ * (wildcards, escapes, case, numbers, null, arrays, keywords, regular
+ * expressions, CIDR, time parts, field references). The prefilter only
+ * decides which rules reach this code; what matches is decided here. */
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_int.h"
+
+/* ---- text ------------------------------------------------------------------ */
+static inline unsigned char lc(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+void eng_lower(char *d, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		d[i] = (char)lc((unsigned char)s[i]);
+}
+
+static bool ch_eq(unsigned char a, unsigned char b, bool cased)
+{
+	return cased ? a == b : lc(a) == lc(b);
+}
+
+/* Shortest text that reads back as the same double. */
+static size_t float_text(double d, char buf[32])
+{
+	int k = snprintf(buf, 32, "%.15g", d);
+	if (k > 0 && k < 32 && strtod(buf, NULL) != d)
+		k = snprintf(buf, 32, "%.17g", d);
+	return k > 0 && k < 32 ? (size_t)k : 0;
+}
+
+static bool text_double(const char *s, size_t n, double *d);
+
+/* An integral double small enough to be exact, as decimal text. */
+static bool integral(double d, char *buf, size_t *len)
+{
+	if (!(d > -9007199254740992.0 && d < 9007199254740992.0) || d != (double)(int64_t)d)
+		return false;
+	*len = (size_t)snprintf(buf, 32, "%lld", (long long)(int64_t)d);
+	return true;
+}
+
+size_t eng_canon(const char *s, size_t n, char *buf)
+{
+	int64_t v;
+	double d;
+	size_t len;
+	if (n > 0 && n < 21 && core_parse_i64(s, n, &v) == 0)
+		return (size_t)snprintf(buf, 32, "%lld", (long long)v);
+	if (n > 0 && n < 64 && text_double(s, n, &d) && integral(d, buf, &len))
+		return len;
+	eng_lower(buf, s, n);
+	return n;
+}
+
+bool eng_canon_field(const core_field *f, char *buf, size_t cap, size_t *len)
+{
+	char tmp[32];
+	const char *t;
+	size_t n;
+	if (f->type == CORE_T_FLOAT && integral(f->u.f, buf, len))
+		return true;
+	if (!eng_scalar_text(f, tmp, &t, &n) || n + 32 > cap)
+		return false;
+	*len = eng_canon(t, n, buf);
+	return true;
+}
+
+bool eng_scalar_text(const core_field *f, char buf[32], const char **s, size_t *n)
+{
+	int k;
+	switch (f->type) {
+	case CORE_T_STR:
+		*s = f->u.s;
+		*n = f->len;
+		return true;
+	case CORE_T_INT:
+		k = snprintf(buf, 32, "%lld", (long long)f->u.i);
+		*s = buf;
+		*n = k > 0 ? (size_t)k : 0;
+		return true;
+	case CORE_T_FLOAT:
+		*n = float_text(f->u.f, buf);
+		*s = buf;
+		return true;
+	case CORE_T_BOOL:
+		*s = f->u.b ? "true" : "false";
+		*n = f->u.b ? 4 : 5;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Case-aware search of lit[0..ln) in t[0..tn). */
+static bool find_lit(const char *t, size_t tn, const char *lit, size_t ln, bool cased)
+{
+	if (ln == 0)
+		return true;
+	if (ln > tn)
+		return false;
+	if (cased)
+		return memmem(t, tn, lit, ln) != NULL;
+	unsigned char f0 = (unsigned char)lit[0]; /* lit is lowercased */
+	for (size_t i = 0; i + ln <= tn; i++) {
+		if (lc((unsigned char)t[i]) != f0)
+			continue;
+		size_t k = 1;
+		while (k < ln && lc((unsigned char)t[i + k]) == (unsigned char)lit[k])
+			k++;
+		if (k == ln)
+			return true;
+	}
+	return false;
+}
+
+static bool eq_lit(const char *t, size_t tn, const char *lit, size_t ln, bool cased)
+{
+	if (tn != ln)
+		return false;
+	for (size_t i = 0; i < ln; i++)
+		if (!ch_eq((unsigned char)t[i], (unsigned char)lit[i], cased))
+			return false;
+	return true;
+}
+
+static size_t utf8_len(unsigned char c)
+{
+	return c < 0xC2 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 1;
+}
+
+/* Normalized pattern p (rules.h) against t. lead/trail: an implicit '*'
+ * before/after the pattern (contains, endswith / startswith). '?' takes one
+ * UTF-8 character. Backtracks only to the last star: linear-ish, no recursion. */
+static bool glob(const char *p, size_t pn, const char *t, size_t tn, bool lead, bool trail, bool cased)
+{
+	size_t pi = 0, ti = 0, star_p = SIZE_MAX, star_t = 0;
+
+	if (lead)
+		star_p = 0;
+	while (ti < tn) {
+		if (pi < pn) {
+			unsigned char c = (unsigned char)p[pi];
+			if (c == '*') {
+				star_p = ++pi;
+				star_t = ti;
+				continue;
+			}
+			if (c == '?') {
+				size_t l = utf8_len((unsigned char)t[ti]);
+				ti += l <= tn - ti ? l : 1;
+				pi++;
+				continue;
+			}
+			size_t plen = 1;
+			if (c == '\\' && pi + 1 < pn) {
+				c = (unsigned char)p[pi + 1];
+				plen = 2;
+			}
+			if (ch_eq(c, (unsigned char)t[ti], cased)) {
+				pi += plen;
+				ti++;
+				continue;
+			}
+		} else if (trail) {
+			return true;
+		}
+		if (star_p == SIZE_MAX)
+			return false;
+		pi = star_p;
+		ti = ++star_t;
+	}
+	while (pi < pn && p[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+static bool str_match(const rules_item *it, const rules_value *v, const eng_val *ev, const char *t,
+		      size_t tn, bool keyword)
+{
+	bool cased = it->cased;
+	uint8_t op = it->op;
+	if (keyword && op == RULES_OP_EQ)
+		op = RULES_OP_CONTAINS;
+	if (ev->lit) {
+		const char *l = ev->lit;
+		size_t ln = ev->lit_len;
+		switch (op) {
+		case RULES_OP_EQ:
+			return eq_lit(t, tn, l, ln, cased);
+		case RULES_OP_CONTAINS:
+			return find_lit(t, tn, l, ln, cased);
+		case RULES_OP_STARTSWITH:
+			return tn >= ln && eq_lit(t, ln, l, ln, cased);
+		case RULES_OP_ENDSWITH:
+			return tn >= ln && eq_lit(t + tn - ln, ln, l, ln, cased);
+		default:
+			return false;
+		}
+	}
+	return glob(v->s, v->len, t, tn, op == RULES_OP_CONTAINS || op == RULES_OP_ENDSWITH,
+		    op == RULES_OP_CONTAINS || op == RULES_OP_STARTSWITH, cased);
+}
+
+/* ---- numbers ------------------------------------------------------------------ */
+static bool text_double(const char *s, size_t n, double *d)
+{
+	char buf[64];
+	char *end;
+	if (n == 0 || n >= sizeof buf)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	*d = strtod(buf, &end);
+	return end == buf + n && isfinite(*d);
+}
+
+/* The numeric value of f: ints exactly (isint), others as doubles. */
+static bool field_number(const core_field *f, int64_t *i, double *d, bool *isint)
+{
+	switch (f->type) {
+	case CORE_T_INT:
+		*i = f->u.i;
+		*d = (double)f->u.i;
+		*isint = true;
+		return true;
+	case CORE_T_FLOAT:
+		*d = f->u.f;
+		*isint = false;
+		return true;
+	case CORE_T_STR:
+		if (f->len > 0 && f->len < 21 && core_parse_i64(f->u.s, f->len, i) == 0) {
+			*d = (double)*i;
+			*isint = true;
+			return true;
+		}
+		*isint = false;
+		return text_double(f->u.s, f->len, d);
+	default:
+		return false;
+	}
+}
+
+static bool num_cmp(uint8_t op, int64_t a_i, double a_d, bool a_int, const rules_value *v)
+{
+	int c;
+	if (a_int && v->type == RULES_V_INT)
+		c = a_i < v->i ? -1 : a_i > v->i;
+	else {
+		double b = v->type == RULES_V_INT ? (double)v->i : v->f;
+		c = a_d < b ? -1 : a_d > b;
+	}
+	switch (op) {
+	case RULES_OP_LT: return c < 0;
+	case RULES_OP_LTE: return c <= 0;
+	case RULES_OP_GT: return c > 0;
+	case RULES_OP_GTE: return c >= 0;
+	default: return c == 0;
+	}
+}
+
+/* ---- time parts ------------------------------------------------------------------ */
+static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	/* days since 1970-01-01 to a proleptic Gregorian date (era arithmetic) */
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* ISO 8601 week number (1..53) of days since 1970. */
+static int64_t iso_week(int64_t days)
+{
+	int64_t wd = ((days % 7) + 7 + 3) % 7; /* 0 = Monday (1970-01-01 was a Thursday) */
+	int64_t thursday = days - wd + 3;
+	int64_t y;
+	unsigned m, d;
+	civil(thursday, &y, &m, &d);
+	int64_t jan1 = core_days_from_civil(y, 1, 1);
+	return (thursday - jan1) / 7 + 1;
+}
+
+static bool time_part(const core_field *f, uint8_t part, int64_t *out)
+{
+	int64_t ns;
+	size_t used = 0;
+	if (f->type == CORE_T_STR) {
+		if (core_time_iso(f->u.s, f->len, &ns, &used) != 0 || used != f->len)
+			return false;
+	} else if (f->type == CORE_T_INT) {
+		if (f->u.i > INT64_MAX / 1000000000 || f->u.i < INT64_MIN / 1000000000)
+			return false;
+		ns = f->u.i * 1000000000;
+	} else {
+		return false;
+	}
+	int64_t secs = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
+	int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+	int64_t sod = secs - days * 86400;
+	int64_t y;
+	unsigned m, d;
+	civil(days, &y, &m, &d);
+	switch (part) {
+	case RULES_TIME_MINUTE: *out = (sod / 60) % 60; break;
+	case RULES_TIME_HOUR: *out = sod / 3600; break;
+	case RULES_TIME_DAY: *out = d; break;
+	case RULES_TIME_WEEK: *out = iso_week(days); break;
+	case RULES_TIME_MONTH: *out = m; break;
+	default: *out = y; break;
+	}
+	return true;
+}
+
+/* ---- CIDR --------------------------------------------------------------------------- */
+static bool cidr_match(const rules_value *v, const char *t, size_t tn)
+{
+	char buf[64];
+	uint8_t addr[16];
+	if (tn == 0 || tn >= sizeof buf)
+		return false;
+	memcpy(buf, t, tn);
+	buf[tn] = 0;
+	if (v->family == 4) {
+		if (inet_pton(AF_INET, buf, addr) != 1)
+			return false;
+	} else {
+		char *pct = strchr(buf, '%'); /* zone index: fe80::1%eth0 */
+		if (pct)
+			*pct = 0;
+		if (inet_pton(AF_INET6, buf, addr) != 1)
+			return false;
+	}
+	unsigned bits = v->prefix, full = bits / 8, rest = bits % 8;
+	if (memcmp(addr, v->addr, full) != 0)
+		return false;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xFF << (8 - rest));
+		if ((addr[full] & mask) != (v->addr[full] & mask))
+			return false;
+	}
+	return true;
+}
+
+/* ---- regular expressions ------------------------------------------------------------- */
+static int on_re(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+		 void *ctx)
+{
+	(void)id, (void)from, (void)to, (void)flags;
+	*(bool *)ctx = true;
+	return 1; /* stop */
+}
+
+static bool re_match(engine_scratch *s, const eng_re *re, const char *t, size_t tn)
+{
+	if (re->hs) {
+		bool found = false;
+		if (tn > UINT32_MAX)
+			return false;
+		hs_error_t rc = hs_scan(re->hs, tn ? t : "", (unsigned)tn, 0, s->hs, on_re, &found);
+		if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
+			s->re_errors++;
+		return found;
+	}
+	int rc = pcre2_match(re->pcre, (PCRE2_SPTR)(tn ? t : ""), tn, 0, 0, s->md, s->mctx);
+	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
+		s->re_errors++; /* match limit: counted, treated as no match */
+	return rc >= 0;
+}
+
+/* ---- one value against one scalar field ---------------------------------------------- */
+typedef struct vctx {
+	const engine *e;
+	engine_scratch *s;
+	const eng_item *ei;
+	const core_name *names;
+	const core_event *ev;
+} vctx;
+
+static bool ref_match(const vctx *x, uint32_t k, const char *t, size_t tn)
+{
+	const rules_item *it = x->ei->it;
+	core_name nm = x->names[x->ei->slot + 1 + k];
+	const core_field *o = nm ? core_event_get(x->ev, nm) : NULL;
+	char buf[32];
+	const char *os;
+	size_t on;
+	if (!o || !eng_scalar_text(o, buf, &os, &on))
+		return false;
+	switch (it->op) {
+	case RULES_OP_CONTAINS:
+		for (size_t i = 0; i + on <= tn; i++)
+			if (eq_lit(t + i, on, os, on, it->cased))
+				return true;
+		return false;
+	case RULES_OP_STARTSWITH:
+		return tn >= on && eq_lit(t, on, os, on, it->cased);
+	case RULES_OP_ENDSWITH:
+		return tn >= on && eq_lit(t + tn - on, on, os, on, it->cased);
+	default:
+		return eq_lit(t, tn, os, on, it->cased);
+	}
+}
+
+static bool scalar_match(const vctx *x, uint32_t k, const core_field *f, bool keyword)
+{
+	const rules_item *it = x->ei->it;
+	const rules_value *v = &it->values[k];
+	char buf[32];
+	const char *t;
+	size_t tn;
+	int64_t i;
+	double d;
+	bool isint;
+
+	if (f->type == CORE_T_NULL)
+		return v->type == RULES_V_NULL;
+	if (it->timepart) {
+		int64_t part;
+		return time_part(f, it->timepart, &part) && num_cmp(it->op, part, (double)part, true, v);
+	}
+	switch (v->type) {
+	case RULES_V_STR:
+		return eng_scalar_text(f, buf, &t, &tn) && str_match(it, v, &x->ei->vals[k], t, tn, keyword);
+	case RULES_V_INT:
+	case RULES_V_FLOAT:
+		if (f->type == CORE_T_BOOL)
+			return false;
+		return field_number(f, &i, &d, &isint) && num_cmp(it->op, i, d, isint, v);
+	case RULES_V_BOOL:
+		if (f->type == CORE_T_BOOL)
+			return f->u.b == v->b;
+		return f->type == CORE_T_STR && eq_lit(f->u.s, f->len, v->b ? "true" : "false", v->b ? 4 : 5, false);
+	case RULES_V_RE:
+		return eng_scalar_text(f, buf, &t, &tn) && re_match(x->s, x->ei->vals[k].re, t, tn);
+	case RULES_V_CIDR:
+		return f->type == CORE_T_STR && cidr_match(v, f->u.s, f->len);
+	case RULES_V_FIELDREF:
+		return eng_scalar_text(f, buf, &t, &tn) && ref_match(x, k, t, tn);
+	default:
+		return false;
+	}
+}
+
+/* A field (scalar, or array: any element) against value k. */
+static bool field_match(const vctx *x, uint32_t k, const core_field *f)
+{
+	if (f->type != CORE_T_ARRAY)
+		return f->type != CORE_T_OBJECT && scalar_match(x, k, f, false);
+	const core_event *ev = x->ev;
+	uint32_t idx = core_event_idx(ev, f);
+	for (uint32_t j = idx + 1; j < ev->n; j++) {
+		const core_field *c = &ev->f[j];
+		if (c->parent == CORE_NO_PARENT || c->parent < idx)
+			break;
+		if (c->parent == idx && c->type != CORE_T_ARRAY && c->type != CORE_T_OBJECT &&
+		    scalar_match(x, k, c, false))
+			return true;
+	}
+	return false;
+}
+
+/* Keyword value k anywhere in the event (strings and numbers). */
+static bool keyword_match(const vctx *x, uint32_t k)
+{
+	const core_event *ev = x->ev;
+	for (uint32_t j = 0; j < ev->n; j++) {
+		const core_field *f = &ev->f[j];
+		if ((f->type == CORE_T_STR || f->type == CORE_T_INT || f->type == CORE_T_FLOAT) &&
+		    scalar_match(x, k, f, true))
+			return true;
+	}
+	return false;
+}
+
+static bool value_match(const vctx *x, uint32_t k, const core_field *f)
+{
+	if (!x->ei->it->field)
+		return keyword_match(x, k);
+	return f && field_match(x, k, f);
+}
+
+bool eng_item_eval(const engine *e, engine_scratch *s, const eng_prog *p, const eng_item *ei,
+		   const core_name *names, const core_event *ev)
+{
+	const rules_item *it = ei->it;
+	vctx x = {.e = e, .s = s, .ei = ei, .names = names, .ev = ev};
+	const core_field *f = NULL;
+	bool r = false;
+
+	(void)p;
+	if (it->field) {
+		core_name nm = names[ei->slot];
+		f = nm ? core_event_get(ev, nm) : NULL;
+	}
+	if (it->op == RULES_OP_EXISTS) {
+		bool want = it->nvalues && it->values[0].b;
+		return want == (f != NULL);
+	}
+	if (it->nvalues == 1 && it->values[0].type == RULES_V_NULL) {
+		r = !f || f->type == CORE_T_NULL;
+		return it->neq ? !r : r;
+	}
+	if (!it->all) {
+		for (uint32_t k = 0; k < it->nvalues && !r; k++)
+			r = value_match(&x, k, f);
+	} else {
+		/* every group (values written) must hold; variants of one group are
+		 * alternatives and are contiguous */
+		r = true;
+		for (uint32_t k = 0; k < it->nvalues && r;) {
+			uint32_t g = it->values[k].group, end = k;
+			bool any = false;
+			while (end < it->nvalues && it->values[end].group == g)
+				end++;
+			for (uint32_t j = k; j < end && !any; j++)
+				any = value_match(&x, j, f);
+			r = any;
+			k = end;
+		}
+	}
+	return it->neq ? !r : r;
+}
+
+/* ---- compiling regular expressions ------------------------------------------------------ */
+int eng_re_compile(const engine *e, const rules_value *v, uint8_t re_flags, eng_re **out,
+		   hs_scratch_t **proto, core_arena *a, char *why, size_t whylen)
+{
+	eng_re *r = core_arena_alloc(a, sizeof *r);
+	hs_compile_error_t *cerr = NULL;
+	int rc = CORE_OK;
+
+	if (!r)
+		return CORE_ENOMEM;
+	memset(r, 0, sizeof *r);
+	if (!e->opt.no_hyperscan_re && memchr(v->s, 0, v->len) == NULL) {
+		unsigned fl = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY |
+			      (re_flags & RULES_RE_I ? HS_FLAG_CASELESS : 0) |
+			      (re_flags & RULES_RE_M ? HS_FLAG_MULTILINE : 0) |
+			      (re_flags & RULES_RE_S ? HS_FLAG_DOTALL : 0);
+		if (hs_compile(v->s, fl, HS_MODE_BLOCK, NULL, &r->hs, &cerr) != HS_SUCCESS) {
+			hs_free_compile_error(cerr);
+			r->hs = NULL;
+		} else if (hs_alloc_scratch(r->hs, proto) != HS_SUCCESS) {
+			hs_free_database(r->hs);
+			return CORE_ENOMEM;
+		}
+	}
+	if (!r->hs) {
+		int err;
+		PCRE2_SIZE off;
+		uint32_t opts = (re_flags & RULES_RE_I ? PCRE2_CASELESS : 0) |
+				(re_flags & RULES_RE_M ? PCRE2_MULTILINE : 0) |
+				(re_flags & RULES_RE_S ? PCRE2_DOTALL : 0);
+		r->pcre = pcre2_compile((PCRE2_SPTR)v->s, v->len, opts, &err, &off, NULL);
+		if (!r->pcre) {
+			PCRE2_UCHAR msg[120];
+			pcre2_get_error_message(err, msg, sizeof msg);
+			snprintf(why, whylen, "regular expression '%.60s': %s at offset %zu", v->s,
+				 (const char *)msg, (size_t)off);
+			rc = CORE_EPARSE;
+			goto out;
+		}
+		(void)pcre2_jit_compile(r->pcre, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+	}
+	*out = r;
+out:
+	return rc;
+}
+
+void eng_re_free(eng_re *r)
+{
+	if (!r)
+		return;
+	if (r->hs)
+		hs_free_database(r->hs);
+	if (r->pcre)
+		pcre2_code_free(r->pcre);
+}
