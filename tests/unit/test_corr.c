@@ -562,6 +562,29 @@ static void test_random(size_t max_bytes)
 	       (unsigned long long)st.results, count_of("outer"));
 }
 
+/* past 65,536 distinct values a group only counts new ones */
+static void test_distinct_cap(void)
+{
+	static const char vc[] =
+		"title: Wide\nname: wide\ncorrelation:\n  type: value_count\n  rules: [rule_a]\n"
+		"  timespan: 1h\n  condition: {field: user, gte: 70000}\n";
+	TAP_OK(setup(vc, 0), "distinct cap: load");
+	char kv[64];
+	for (int i = 0; i < 69999; i++) {
+		snprintf(kv, sizeof kv, "user=v%d", i);
+		feed("rule_a", T0 + i, kv, NULL);
+	}
+	feed("rule_a", T0 + 70000, "user=v1", NULL);
+	TAP_OK(nres == 0, "distinct cap: 69,999 distinct values (and a repeat): nothing");
+	feed("rule_a", T0 + 70001, "user=v70000", NULL);
+	const got *g = last_of("wide");
+	corr_stats st;
+	corr_get_stats(cs, &st);
+	TAP_OK(nres == 1 && g && g->count == 70000 && strcmp(g->group, "") == 0 && st.groups == 0,
+	       "distinct cap: the 70,000th distinct value fires (count %llu, no group-by)",
+	       g ? (unsigned long long)g->count : 0ull);
+}
+
 /* ---- emit stops a feed ------------------------------------------------------------------------ */
 static void test_stop(void)
 {
@@ -591,6 +614,7 @@ int main(void)
 	test_chain_of_chains();
 	test_time();
 	test_bound();
+	test_distinct_cap();
 	test_random(1u << 20);
 	test_random(16384);
 	test_stop();
