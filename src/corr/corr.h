@@ -59,8 +59,11 @@
  *   values per group; past that, value_count counts every further new value
  *   once (an upper bound) and value_percentile does not judge them. A window
  *   that cannot grow under max_bytes (once every other group is evicted)
- *   forgets its oldest entries (corr_stats.dropped). Value identity is a
- *   64-bit hash of the text.
+ *   forgets its oldest entries, and a new distinct value that does not fit
+ *   is not counted (both corr_stats.dropped). Value identity is a 64-bit
+ *   hash of the text. Groups idle for longer than their timespan are dropped
+ *   (judged first when their window is a closing one) as matches of their
+ *   correlation are fed. A correlation tracks its first 64 rules.
  * - Correlations of correlations: a result is fed as a match of its
  *   correlation rule at result.last_ts; its fields are its group-by values
  *   (by group-by name), then the fields of the event that completed it (a
