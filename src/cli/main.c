@@ -13,6 +13,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{"parse", cli_parse_main, "read logs (files, stdin, .gz, .zst, .zip) and print normalized events as JSON lines"},
+	{"hunt", cli_hunt_main, "match logs against Sigma rules and correlations ('hisn hunt --rules PATH FILE|DIR...')"},
 	{"rules", cli_rules_main, "check Sigma rules, correlations and filters ('hisn rules check PATH...')"},
 };
 
