@@ -215,8 +215,10 @@ static bool field_text(const core_field *f, char tmp[40], const char **p, size_t
 	case CORE_T_INT:
 		w = snprintf(tmp, 40, "%" PRId64, f->u.i);
 		break;
-	case CORE_T_FLOAT:
-		w = snprintf(tmp, 40, "%.17g", f->u.f);
+	case CORE_T_FLOAT: /* the shortest of 15 or 17 digits that reads back */
+		w = snprintf(tmp, 40, "%.15g", f->u.f);
+		if (strtod(tmp, NULL) != f->u.f)
+			w = snprintf(tmp, 40, "%.17g", f->u.f);
 		break;
 	case CORE_T_BOOL:
 		w = snprintf(tmp, 40, "%s", f->u.b ? "true" : "false");

@@ -19,7 +19,8 @@
  *
  * Semantics (docs/RULES.md, "Correlations", says the same at length):
  * - Groups: the key is the text of every group-by field (strings as they
- *   are, integers in decimal, floats %.17g, booleans true/false; each value
+ *   are, integers in decimal, floats %.15g (%.17g
+ *   when 15 digits do not read back), booleans true/false; each value
  *   cut at 1024 bytes). An alias in group-by reads, in the events of each
  *   referenced rule, the field the alias names for that rule (matched by the
  *   rule's name, id or the reference as written); a rule the alias does not

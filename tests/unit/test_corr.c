@@ -101,7 +101,7 @@ static uint32_t rule_of(const char *name)
 }
 
 /* Feeds one match of rule name at ts with fields "key=value" ("key=#123":
- * integer), NULL-terminated. Returns corr_feed's return. */
+ * integer, "key=%1.5": float), NULL-terminated. Returns corr_feed's return. */
 static int feed(const char *name, int64_t ts, ...)
 {
 	core_event ev;
@@ -117,6 +117,8 @@ static int feed(const char *name, int64_t ts, ...)
 		size_t kl = (size_t)(eq - kv);
 		if (eq[1] == '#')
 			core_event_add_int(&ev, CORE_NO_PARENT, kv, kl, strtoll(eq + 2, NULL, 10));
+		else if (eq[1] == '%')
+			core_event_add_float(&ev, CORE_NO_PARENT, kv, kl, strtod(eq + 2, NULL));
 		else
 			core_event_add_strcopy(&ev, CORE_NO_PARENT, kv, kl, eq + 1, strlen(eq + 1));
 	}
@@ -453,6 +455,16 @@ static void test_time(void)
 	g = last_of("three");
 	TAP_OK(nres == 2 && g && g->first_ts == T0 + 8 * MIN && g->last_ts == T0 + 10 * MIN,
 	       "time: out of order inside the window: counted, first/last by time");
+	/* numbers as group values */
+	feed("rule_a", T0 + 20 * MIN, "host=%0.1", NULL);
+	feed("rule_a", T0 + 20 * MIN, "host=%0.1", NULL);
+	feed("rule_a", T0 + 20 * MIN, "host=#-7", NULL);
+	feed("rule_a", T0 + 20 * MIN, "host=-7", NULL);
+	feed("rule_a", T0 + 20 * MIN, "host=%0.1", NULL);
+	feed("rule_a", T0 + 20 * MIN, "host=#-7", NULL);
+	TAP_OK(nres == 4 && strcmp(res[2].group, "host=0.1") == 0 && strcmp(res[3].group, "host=-7") == 0,
+	       "time: floats and integers group by their text (0.1, and -7 as integer or string)");
+	nres = 2;
 	/* no group-by field: not grouped */
 	feed("rule_a", T0, "other=1", NULL);
 	corr_get_stats(cs, &st);
