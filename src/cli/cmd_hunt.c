@@ -361,6 +361,9 @@ static int run_inputs(hunt *h, int argc, char **argv)
 		if (one)
 			rc = one;
 	}
+	/* windows that only close at the end (upper bounds, eq) are judged now */
+	if (h->corr && corr_flush(h->corr, cli_hunt_emit, h) < 0 && !rc)
+		rc = CLI_EXIT_RUNTIME;
 	cli_hunt_progress(h, true);
 	cli_paths_free(&p);
 	return rc;

@@ -176,6 +176,10 @@ int cli_hunt_emit(void *ud, const corr_result *r)
 {
 	hunt *h = ud;
 
+	/* a correlation that only feeds other correlations (generate: false)
+	 * is not shown, like the rules it references */
+	if (engine_rule_silent(h->eng, r->rule))
+		return 0;
 	h->corr_results++;
 	if (h->set->rules[r->rule].level < h->min_level) {
 		h->corr_below++;

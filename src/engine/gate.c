@@ -42,8 +42,10 @@ static gset g_union(eng_gatebuild *g, gset x, gset y)
 		g->oom = true;
 		return TOP;
 	}
-	memcpy(r.a, x.a, x.n * sizeof *r.a);
-	memcpy(r.a + x.n, y.a, y.n * sizeof *r.a);
+	if (x.n)
+		memcpy(r.a, x.a, x.n * sizeof *r.a);
+	if (y.n)
+		memcpy(r.a + x.n, y.a, y.n * sizeof *r.a);
 	return r;
 }
 
