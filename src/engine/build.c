@@ -430,10 +430,9 @@ void engine_free(engine *e)
 			for (uint32_t v = 0; ei->vals && v < ei->it->nvalues; v++)
 				eng_re_free(ei->vals[v].re);
 		}
-	if (e->lit_db)
-		hs_free_database(e->lit_db);
-	if (e->kw_db)
-		hs_free_database(e->kw_db);
+	for (uint32_t d = 0; d < e->ndbs; d++)
+		hs_free_database(e->dbs[d]);
+	free(e->dbs);
 	if (e->hs_proto)
 		hs_free_scratch(e->hs_proto);
 	free(e->insts);

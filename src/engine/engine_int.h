@@ -91,6 +91,8 @@ typedef struct eng_source {
 	uint32_t *insts;      /* every instance (no_prefilter) */
 	uint32_t ninsts;
 	bool keywords;        /* some instance is gated on keyword literals */
+	hs_database_t *db;    /* its field literals (vectored; in engine.dbs), or NULL */
+	hs_database_t *kwdb;  /* its keyword literals, or NULL */
 } eng_source;
 
 /* The slot name of keyword atoms: literals searched in every string and
@@ -117,8 +119,8 @@ struct engine {
 	eng_lit *lits;
 	uint32_t nlits;
 	uint32_t *lit_atoms;
-	hs_database_t *lit_db; /* vectored literal database (owned), or NULL */
-	hs_database_t *kw_db;  /* ... of keyword literals (owned), or NULL */
+	hs_database_t **dbs;   /* the literal databases (malloc-owned, each owned) */
+	uint32_t ndbs;
 	uint32_t kw_slot;      /* the slot of ENG_KW_NAME, or UINT32_MAX */
 	eng_eq *eq;           /* open-addressing table, eq_mask + 1 entries */
 	uint32_t eq_mask;
@@ -158,6 +160,14 @@ struct engine_scratch {
 	const char **vec;     /* scan vector */
 	unsigned int *veclen;
 	char *numbuf;         /* text of numbers scanned, 32 bytes per segment */
+	/* lowercased copies of long field texts, for this event (lc_gen) */
+	struct eng_lc {
+		const char *src;
+		uint32_t len, off;
+	} lc[16];
+	uint32_t nlc, lc_gen;
+	core_buf lcbuf;
+	core_buf catbuf;      /* the segments of one scan, end to end */
 	bool timing;
 	engine_stats st;
 	uint32_t re_errors;

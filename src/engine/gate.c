@@ -519,10 +519,6 @@ static int atoms_csr(eng_gatebuild *g)
 static int lits_db(eng_gatebuild *g)
 {
 	engine *e = g->e;
-	hs_compile_error_t *cerr = NULL;
-	const char **expr = NULL;
-	unsigned *flags = NULL, *ids = NULL;
-	size_t *lens = NULL;
 	int rc = CORE_ENOMEM;
 
 	e->nlits = g->nlits;
@@ -541,45 +537,135 @@ static int lits_db(eng_gatebuild *g)
 			e->lit_atoms[l->first + l->n++] = a;
 		}
 	rc = 0;
-	if (g->nlits == 0)
-		goto out;
-	expr = malloc(g->nlits * sizeof *expr);
-	flags = malloc(g->nlits * sizeof *flags);
-	ids = malloc(g->nlits * sizeof *ids);
-	lens = malloc(g->nlits * sizeof *lens);
-	rc = CORE_ENOMEM;
-	if (!expr || !flags || !ids || !lens)
-		goto out;
-	for (int kw = 0; kw < 2; kw++) {
-		unsigned n = 0;
-		hs_database_t **db = kw ? &e->kw_db : &e->lit_db;
-		for (uint32_t l = 0; l < g->nlits; l++) {
-			if (g->lits[l].kw != kw)
-				continue;
-			expr[n] = g->lits[l].text;
-			flags[n] = HS_FLAG_CASELESS;
-			ids[n] = l;
-			lens[n++] = g->lits[l].len;
-		}
-		if (n == 0)
-			continue;
-		rc = CORE_EINVAL;
-		if (hs_compile_lit_multi(expr, flags, ids, lens, n, HS_MODE_VECTORED, NULL, db, &cerr) !=
-		    HS_SUCCESS) {
-			hs_free_compile_error(cerr);
-			*db = NULL;
-			goto out;
-		}
-		rc = CORE_ENOMEM;
-		if (hs_alloc_scratch(*db, &e->hs_proto) != HS_SUCCESS)
-			goto out;
-	}
-	rc = 0;
 out:
-	free(expr);
-	free(flags);
-	free(ids);
-	free(lens);
+	return rc;
+}
+
+/* ---- literal databases, one per distinct literal set ------------------------------------ */
+typedef struct dbcache {
+	uint32_t **ids;  /* per database built: its sorted literal ids (malloc) */
+	uint32_t *n;
+	size_t cap;
+	const char **expr; /* compile arrays, g->nlits long */
+	unsigned *flags, *hsids;
+	size_t *lens;
+} dbcache;
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The database of literals ids[0..n) (sorted here), shared with an earlier
+ * source that has the same set. */
+static int source_db(eng_gatebuild *g, dbcache *c, uint32_t *ids, uint32_t n, hs_database_t **out)
+{
+	engine *e = g->e;
+	hs_compile_error_t *cerr = NULL;
+
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	qsort(ids, n, sizeof *ids, cmp_u32);
+	for (uint32_t d = 0; d < e->ndbs; d++)
+		if (c->n[d] == n && memcmp(c->ids[d], ids, n * sizeof *ids) == 0) {
+			*out = e->dbs[d];
+			return 0;
+		}
+	if (e->ndbs == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		uint32_t **ni = realloc(c->ids, cap * sizeof *ni);
+		if (ni)
+			c->ids = ni;
+		uint32_t *nn = ni ? realloc(c->n, cap * sizeof *nn) : NULL;
+		if (nn)
+			c->n = nn;
+		hs_database_t **nd = nn ? realloc(e->dbs, cap * sizeof *nd) : NULL;
+		if (!nd)
+			return CORE_ENOMEM;
+		e->dbs = nd;
+		c->cap = cap;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		c->expr[k] = g->lits[ids[k]].text;
+		c->flags[k] = HS_FLAG_CASELESS;
+		c->hsids[k] = ids[k];
+		c->lens[k] = g->lits[ids[k]].len;
+	}
+	if (hs_compile_lit_multi(c->expr, c->flags, c->hsids, c->lens, n, HS_MODE_BLOCK, NULL, out,
+				 &cerr) != HS_SUCCESS) {
+		hs_free_compile_error(cerr);
+		*out = NULL;
+		return CORE_EINVAL;
+	}
+	c->ids[e->ndbs] = malloc(n * sizeof *ids);
+	if (!c->ids[e->ndbs]) {
+		hs_free_database(*out);
+		return CORE_ENOMEM;
+	}
+	memcpy(c->ids[e->ndbs], ids, n * sizeof *ids);
+	c->n[e->ndbs] = n;
+	e->dbs[e->ndbs++] = *out;
+	return hs_alloc_scratch(*out, &e->hs_proto) == HS_SUCCESS ? 0 : CORE_ENOMEM;
+}
+
+/* The literal sets of source s (field literals and keyword literals) from
+ * its instances' atoms; builds or shares their databases. */
+static int source_dbs(eng_gatebuild *g, dbcache *c, eng_source *src, uint32_t s, const uint32_t *insts,
+		      uint32_t ninsts, const uint32_t *first, const uint32_t *cnt, uint32_t *stamp, uint32_t *buf)
+{
+	uint32_t n[2] = {0, 0};
+	uint32_t *ids[2] = {buf, buf + g->nlits};
+	for (uint32_t k = 0; k < ninsts; k++) {
+		uint32_t i = insts[k];
+		for (uint32_t p = first[i]; p < first[i] + cnt[i]; p++) {
+			uint32_t a = g->pairs[p].atom;
+			if (a == UINT32_MAX || g->atoms[a].eq)
+				continue;
+			uint32_t l = g->atoms[a].lit;
+			if (stamp[l] == s + 1)
+				continue;
+			stamp[l] = s + 1;
+			bool kw = g->lits[l].kw;
+			ids[kw][n[kw]++] = l;
+		}
+	}
+	int rc = source_db(g, c, ids[0], n[0], &src->db);
+	if (rc == 0)
+		rc = source_db(g, c, ids[1], n[1], &src->kwdb);
+	return rc;
+}
+
+static int all_source_dbs(eng_gatebuild *g, uint32_t *const *insts_of_src, const uint32_t *nis,
+			  const uint32_t *first, const uint32_t *cnt)
+{
+	engine *e = g->e;
+	dbcache c = {0};
+	uint32_t *stamp = calloc((size_t)g->nlits + 1, sizeof *stamp);
+	uint32_t *buf = malloc(((size_t)g->nlits * 2 + 1) * sizeof *buf);
+	int rc = CORE_ENOMEM;
+
+	c.expr = malloc(((size_t)g->nlits + 1) * sizeof *c.expr);
+	c.flags = malloc(((size_t)g->nlits + 1) * sizeof *c.flags);
+	c.hsids = malloc(((size_t)g->nlits + 1) * sizeof *c.hsids);
+	c.lens = malloc(((size_t)g->nlits + 1) * sizeof *c.lens);
+	if (!stamp || !buf || !c.expr || !c.flags || !c.hsids || !c.lens)
+		goto out;
+	rc = 0;
+	for (uint32_t s = 0; s < e->nsources && rc == 0; s++)
+		rc = source_dbs(g, &c, &e->sources[s], s, insts_of_src[s], nis[s], first, cnt, stamp, buf);
+out:
+	for (uint32_t d = 0; d < e->ndbs && c.ids; d++)
+		free(c.ids[d]);
+	free(c.ids);
+	free(c.n);
+	free(c.expr);
+	free(c.flags);
+	free(c.hsids);
+	free(c.lens);
+	free(stamp);
+	free(buf);
 	return rc;
 }
 
@@ -636,6 +722,9 @@ static int source_lists(eng_gatebuild *g, uint32_t *const *insts_of_src, const u
 		src->nalways = nal;
 		src->ninsts = nis[s];
 	}
+	if ((rc = all_source_dbs(g, insts_of_src, nis, first, cnt)) != 0)
+		goto out;
+	rc = CORE_ENOMEM;
 	for (uint32_t i = 0; i < e->ninsts; i++) {
 		bool top = cnt[i] && g->pairs[first[i]].atom == UINT32_MAX;
 		e->info.always += top;

@@ -23,6 +23,8 @@ engine_scratch *engine_scratch_new(const engine *e)
 	if (!s)
 		return NULL;
 	s->e = e;
+	core_buf_init(&s->lcbuf, 0);
+	core_buf_init(&s->catbuf, 0);
 	s->bits = calloc(e->words + 1, sizeof *s->bits);
 	s->srcs = calloc((size_t)e->nsources + 1, sizeof *s->srcs);
 	s->inst_stamp = calloc((size_t)e->ninsts + 1, sizeof *s->inst_stamp);
@@ -71,6 +73,8 @@ void engine_scratch_free(engine_scratch *s)
 	free(s->vec);
 	free(s->veclen);
 	free(s->numbuf);
+	core_buf_free(&s->lcbuf);
+	core_buf_free(&s->catbuf);
 	free(s);
 }
 
@@ -83,6 +87,7 @@ static void next_gen(engine_scratch *s)
 	memset(s->atom_stamp, 0, ((size_t)e->natoms + 1) * sizeof *s->atom_stamp);
 	memset(s->rule_stamp, 0, (e->set->nrules + 1) * sizeof *s->rule_stamp);
 	memset(s->slot_stamp, 0, ((size_t)e->nslots * 2 + 1) * sizeof *s->slot_stamp);
+	s->lc_gen = 0;
 	s->gen = 1;
 }
 
@@ -164,10 +169,10 @@ static int add_scalar_seg(engine_scratch *s, const core_field *f, uint32_t slot)
 		return CORE_ENOMEM;
 	uint32_t start = s->nsegs ? s->segs[s->nsegs - 1].end : 0;
 	if (n > UINT32_MAX / 4 || start > UINT32_MAX / 4)
-		return 0; /* beyond what one scan covers: not scanned (the rule is still exact) */
-	if (t == tmp) {
+		return CORE_ETOOBIG; /* records are bounded far below this (max-record) */
+	if (t >= tmp && t < tmp + sizeof tmp) {
 		char *dst = s->numbuf + (size_t)s->nsegs * SEG_NUM;
-		memcpy(dst, tmp, n);
+		memcpy(dst, t, n);
 		t = dst;
 	}
 	s->segs[s->nsegs] = (eng_seg){.start = start, .end = start + (uint32_t)n, .slot = slot,
@@ -232,43 +237,64 @@ static int scan_segs(const hs_database_t *db, engine_scratch *s)
 		return 0;
 	s->st.scans++;
 	s->st.scan_bytes += s->segs[s->nsegs - 1].end;
-	hs_error_t rc = hs_scan_vector(db, s->vec, s->veclen, s->nsegs, 0, s->hs, on_lit, s);
+	/* one contiguous copy scans faster than a vector of short pieces */
+	uint32_t total = s->segs[s->nsegs - 1].end;
+	s->catbuf.len = 0;
+	if (core_buf_reserve(&s->catbuf, (size_t)total + 1))
+		return CORE_ENOMEM;
+	for (uint32_t i = 0; i < s->nsegs; i++)
+		memcpy(s->catbuf.data + s->segs[i].start, s->vec[i], s->veclen[i]);
+	hs_error_t rc = hs_scan(db, s->catbuf.data, total, 0, s->hs, on_lit, s);
 	return rc == HS_SUCCESS ? 0 : CORE_ENOMEM;
 }
 
-static int scan(const engine *e, engine_scratch *s, const core_event *ev)
+/* Keyword segments: every string and number of the event. */
+static int kw_segs(const engine *e, engine_scratch *s, const core_event *ev)
 {
-	s->nsegs = 0;
-	for (uint32_t k = 0; k < s->nsrcs; k++) {
-		const eng_source *src = &e->sources[s->srcs[k]];
-		for (uint32_t i = 0; i < src->nscan; i++) {
-			uint32_t sl = src->scan_slots[i];
-			if (s->slot_stamp[sl * 2] == s->gen)
-				continue;
-			s->slot_stamp[sl * 2] = s->gen;
-			const core_field *f = core_event_get(ev, e->slots[sl]);
-			int rc = f ? add_field_segs(s, ev, f, sl) : 0;
-			if (rc)
-				return rc;
-		}
-	}
-	int rc = scan_segs(e->lit_db, s);
-	if (rc || !e->kw_db)
-		return rc;
-	bool kw = false;
-	for (uint32_t k = 0; k < s->nsrcs && !kw; k++)
-		kw = e->sources[s->srcs[k]].keywords;
-	if (!kw)
-		return 0;
-	/* keyword literals: every string and number of the event */
 	s->nsegs = 0;
 	for (uint32_t j = 0; j < ev->n; j++) {
 		const core_field *f = &ev->f[j];
+		int rc;
 		if ((f->type == CORE_T_STR || f->type == CORE_T_INT || f->type == CORE_T_FLOAT) &&
 		    (rc = add_scalar_seg(s, f, e->kw_slot)) != 0)
 			return rc;
 	}
-	return scan_segs(e->kw_db, s);
+	return 0;
+}
+
+/* One pass per routed source over the fields its rules read, with the
+ * literals of its rules; keyword literals over the whole event. */
+static int scan(const engine *e, engine_scratch *s, const core_event *ev)
+{
+	int rc = 0;
+	for (uint32_t k = 0; k < s->nsrcs && rc == 0; k++) {
+		const eng_source *src = &e->sources[s->srcs[k]];
+		if (!src->db)
+			continue;
+		s->nsegs = 0;
+		for (uint32_t i = 0; i < src->nscan && rc == 0; i++) {
+			uint32_t sl = src->scan_slots[i];
+			const core_field *f = core_event_get(ev, e->slots[sl]);
+			if (f)
+				rc = add_field_segs(s, ev, f, sl);
+		}
+		if (rc == 0)
+			rc = scan_segs(src->db, s);
+	}
+	bool built = false;
+	for (uint32_t k = 0; k < s->nsrcs && rc == 0; k++) {
+		const eng_source *src = &e->sources[s->srcs[k]];
+		bool dup = false;
+		for (uint32_t j = 0; j < k && !dup; j++)
+			dup = e->sources[s->srcs[j]].kwdb == src->kwdb;
+		if (!src->kwdb || dup)
+			continue;
+		if (!built && (rc = kw_segs(e, s, ev)) != 0)
+			return rc;
+		built = true;
+		rc = scan_segs(src->kwdb, s);
+	}
+	return rc;
 }
 
 static void eq_lookup(const engine *e, engine_scratch *s, uint32_t slot, const core_field *f)

@@ -75,17 +75,25 @@ bool eng_canon_field(const core_field *f, char *buf, size_t cap, size_t *len)
 
 bool eng_scalar_text(const core_field *f, char buf[32], const char **s, size_t *n)
 {
-	int k;
 	switch (f->type) {
 	case CORE_T_STR:
 		*s = f->u.s;
 		*n = f->len;
 		return true;
-	case CORE_T_INT:
-		k = snprintf(buf, 32, "%lld", (long long)f->u.i);
-		*s = buf;
-		*n = k > 0 ? (size_t)k : 0;
+	case CORE_T_INT: {
+		/* decimal, right to left (snprintf costs more than the rest of a scan) */
+		uint64_t v = f->u.i < 0 ? 0 - (uint64_t)f->u.i : (uint64_t)f->u.i;
+		char *p = buf + 31;
+		do {
+			*--p = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		if (f->u.i < 0)
+			*--p = '-';
+		*s = p;
+		*n = (size_t)(buf + 31 - p);
 		return true;
+	}
 	case CORE_T_FLOAT:
 		*n = float_text(f->u.f, buf);
 		*s = buf;
@@ -182,8 +190,31 @@ static bool glob(const char *p, size_t pn, const char *t, size_t tn, bool lead, 
 	return pi == pn;
 }
 
-static bool str_match(const rules_item *it, const rules_value *v, const eng_val *ev, const char *t,
-		      size_t tn, bool keyword)
+/* A lowercased copy of t[0..tn), made once per event and text (searching a
+ * long command line for ten literals lowers it once). NULL when out of
+ * memory (the caller then compares byte by byte). */
+static const char *lowered(engine_scratch *s, const char *t, size_t tn)
+{
+	if (s->lc_gen != s->gen) {
+		s->lc_gen = s->gen;
+		s->nlc = 0;
+		s->lcbuf.len = 0;
+	}
+	for (uint32_t i = 0; i < s->nlc; i++)
+		if (s->lc[i].src == t && s->lc[i].len == tn)
+			return s->lcbuf.data + s->lc[i].off;
+	if (tn > UINT32_MAX / 2 || s->lcbuf.len > UINT32_MAX / 2 || core_buf_reserve(&s->lcbuf, tn + 1))
+		return NULL;
+	char *d = s->lcbuf.data + s->lcbuf.len;
+	eng_lower(d, t, tn);
+	uint32_t slot = s->nlc < 16 ? s->nlc++ : (uint32_t)(s->gen % 16);
+	s->lc[slot] = (struct eng_lc){.src = t, .len = (uint32_t)tn, .off = (uint32_t)s->lcbuf.len};
+	s->lcbuf.len += tn;
+	return d;
+}
+
+static bool str_match(engine_scratch *s, const rules_item *it, const rules_value *v, const eng_val *ev,
+		      const char *t, size_t tn, bool keyword)
 {
 	bool cased = it->cased;
 	uint8_t op = it->op;
@@ -196,6 +227,11 @@ static bool str_match(const rules_item *it, const rules_value *v, const eng_val 
 		case RULES_OP_EQ:
 			return eq_lit(t, tn, l, ln, cased);
 		case RULES_OP_CONTAINS:
+			if (!cased && tn >= 48 && ln > 0 && ln <= tn) {
+				const char *low = lowered(s, t, tn);
+				if (low)
+					return memmem(low, tn, l, ln) != NULL;
+			}
 			return find_lit(t, tn, l, ln, cased);
 		case RULES_OP_STARTSWITH:
 			return tn >= ln && eq_lit(t, ln, l, ln, cased);
@@ -433,7 +469,7 @@ static bool scalar_match(const vctx *x, uint32_t k, const core_field *f, bool ke
 	}
 	switch (v->type) {
 	case RULES_V_STR:
-		return eng_scalar_text(f, buf, &t, &tn) && str_match(it, v, &x->ei->vals[k], t, tn, keyword);
+		return eng_scalar_text(f, buf, &t, &tn) && str_match(x->s, it, v, &x->ei->vals[k], t, tn, keyword);
 	case RULES_V_INT:
 	case RULES_V_FLOAT:
 		if (f->type == CORE_T_BOOL)
