@@ -361,9 +361,15 @@ static int run_inputs(hunt *h, int argc, char **argv)
 		if (one)
 			rc = one;
 	}
-	/* windows that only close at the end (upper bounds, eq) are judged now */
+	/* windows that only close at the end (upper bounds, eq) are judged now;
+	 * their JSON lines go out like a batch's */
+	h->out.len = 0;
 	if (h->corr && corr_flush(h->corr, cli_hunt_emit, h) < 0 && !rc)
 		rc = CLI_EXIT_RUNTIME;
+	if (h->out.len && fwrite(h->out.data, 1, h->out.len, stdout) != h->out.len) {
+		h->write_failed = true;
+		rc = CLI_EXIT_RUNTIME;
+	}
 	cli_hunt_progress(h, true);
 	cli_paths_free(&p);
 	return rc;
