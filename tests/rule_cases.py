@@ -102,6 +102,8 @@ def main():
             problems.append(f"{len(bad)} unexpected output lines")
         if got != sorted(want):
             problems.append("results differ")
+        if b'runtime error:' in p.stderr or b'Sanitizer' in p.stderr:
+            problems.append("sanitizer report on stderr")
         if problems:
             failed += 1
             print(f"not ok {num} - {name}: {'; '.join(problems)}")
