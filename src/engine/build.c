@@ -42,7 +42,7 @@ static const char *plain_text(core_arena *a, const rules_value *v, bool cased, u
 	}
 	d[k] = 0;
 	if (!cased)
-		eng_lower(d, d, k);
+		eng_fold(d, d, k);
 	*len = k;
 	return d;
 }
@@ -66,6 +66,13 @@ static int prep_item(engine *e, eng_item *ei, uint32_t *names, char *why, size_t
 			ev->lit = plain_text(e->arena, v, it->cased, &ev->lit_len);
 			if (!ev->lit)
 				return CORE_ENOMEM;
+		} else if (v->type == RULES_V_STR && !it->cased && eng_has_high(v->s, v->len)) {
+			char *pat = core_arena_alloc(e->arena, (size_t)v->len + 1);
+			if (!pat)
+				return CORE_ENOMEM;
+			eng_fold(pat, v->s, v->len);
+			pat[v->len] = 0;
+			ev->pat = pat;
 		} else if (v->type == RULES_V_RE) {
 			rc = eng_re_compile(e, v, it->re_flags, &ev->re, &e->hs_proto, e->arena, why, whylen);
 			if (rc)

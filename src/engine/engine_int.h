@@ -32,6 +32,8 @@ typedef struct eng_val {
 	const char *lit;  /* STR without wildcards: the unescaped bytes (lowercased
 			   * unless cased), engine-owned; NULL for globs */
 	uint32_t lit_len;
+	const char *pat;  /* STR globs, not cased, with bytes >= 0x80: the pattern
+			   * folded (engine-owned); NULL otherwise */
 	eng_re *re;       /* RE values */
 } eng_val;
 
@@ -122,6 +124,7 @@ struct engine {
 	hs_database_t **dbs;   /* the literal databases (malloc-owned, each owned) */
 	uint32_t ndbs;
 	uint32_t kw_slot;      /* the slot of ENG_KW_NAME, or UINT32_MAX */
+	bool fold_scan;        /* some literal has bytes >= 0x80: fold scanned text */
 	eng_eq *eq;           /* open-addressing table, eq_mask + 1 entries */
 	uint32_t eq_mask;
 	uint32_t eq_maxlen;   /* longest equality text */
@@ -183,8 +186,12 @@ bool eng_scalar_text(const core_field *f, char buf[32], const char **s, size_t *
 /* Whether item k of prog p holds for ev with names (an instance's). */
 bool eng_item_eval(const engine *e, engine_scratch *s, const eng_prog *p, const eng_item *ei,
 		   const core_name *names, const core_event *ev);
-/* Lowercases ASCII letters of s[0..n) into d (n bytes). */
-void eng_lower(char *d, const char *s, size_t n);
+/* Folds s[0..n) to lowercase into d (n bytes; d may be s): ASCII letters,
+ * and the letters of U+0080..U+07FF whose lowercase has the same length
+ * (Latin-1, Latin Extended-A, Greek, Cyrillic, Armenian). */
+void eng_fold(char *d, const char *s, size_t n);
+/* Whether s[0..n) has a byte >= 0x80. */
+bool eng_has_high(const char *s, size_t n);
 /* Canonical text of an equality value into buf (at least n + 32 bytes):
  * decimal when the text is a number with an integral value, else the text
  * lowercased. Returns its length. */

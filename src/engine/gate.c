@@ -194,7 +194,7 @@ static gset gate_value(eng_gatebuild *g, const rules_item *it, const rules_value
 		uint32_t n = re_literal(v->s, v->len, rb);
 		if (n < 3)
 			return TOP;
-		eng_lower(rb, rb, n);
+		eng_fold(rb, rb, n);
 		return g_one(g, false, field, rb, n);
 	}
 	if (v->type != RULES_V_STR)
@@ -217,7 +217,7 @@ static gset gate_value(eng_gatebuild *g, const rules_item *it, const rules_value
 	uint32_t st, n = longest_run(v, buf, &st);
 	if (n < 2)
 		return TOP; /* one byte would hit nearly every event */
-	eng_lower(buf + st, buf + st, n);
+	eng_fold(buf + st, buf + st, n);
 	return g_one(g, false, field, buf + st, n);
 }
 
@@ -755,6 +755,8 @@ int eng_gate_finish(eng_gatebuild *g, uint32_t *const *insts_of_src, const uint3
 	if ((rc = atoms_csr(g)) != 0 || (rc = lits_db(g)) != 0 || (rc = source_lists(g, insts_of_src, n)) != 0)
 		return rc;
 	e->info.literals = g->nlits;
+	for (uint32_t l = 0; l < g->nlits && !e->fold_scan; l++)
+		e->fold_scan = eng_has_high(g->lits[l].text, g->lits[l].len);
 	e->eq = g->eqmap.t;
 	e->eq_mask = g->eqmap.mask;
 	g->eqmap.t = NULL;

@@ -242,8 +242,13 @@ static int scan_segs(const hs_database_t *db, engine_scratch *s)
 	s->catbuf.len = 0;
 	if (core_buf_reserve(&s->catbuf, (size_t)total + 1))
 		return CORE_ENOMEM;
-	for (uint32_t i = 0; i < s->nsegs; i++)
-		memcpy(s->catbuf.data + s->segs[i].start, s->vec[i], s->veclen[i]);
+	for (uint32_t i = 0; i < s->nsegs; i++) {
+		char *d = s->catbuf.data + s->segs[i].start;
+		if (s->e->fold_scan && eng_has_high(s->vec[i], s->veclen[i]))
+			eng_fold(d, s->vec[i], s->veclen[i]); /* literals are folded too */
+		else
+			memcpy(d, s->vec[i], s->veclen[i]);
+	}
 	hs_error_t rc = hs_scan(db, s->catbuf.data, total, 0, s->hs, on_lit, s);
 	return rc == HS_SUCCESS ? 0 : CORE_ENOMEM;
 }

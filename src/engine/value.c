@@ -16,10 +16,74 @@ static inline unsigned char lc(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
 
-void eng_lower(char *d, const char *s, size_t n)
+/* The lowercase of a letter in U+0080..U+07FF whose lowercase is also
+ * written with two UTF-8 bytes (Latin-1, Latin Extended-A, Greek, Cyrillic,
+ * Armenian); other code points are returned as they are. Letters whose
+ * lowercase has another length (U+0130 'İ') or depends on the language are
+ * left alone. */
+static uint32_t fold_cp(uint32_t c)
 {
-	for (size_t i = 0; i < n; i++)
-		d[i] = (char)lc((unsigned char)s[i]);
+	if (c >= 0xC0 && c <= 0xDE)
+		return c == 0xD7 ? c : c + 0x20;
+	if (c >= 0x100 && c <= 0x17F) {
+		if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17F)
+			return c;
+		if (c == 0x178)
+			return 0xFF;
+		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
+			return (c & 1) ? c + 1 : c;
+		return (c & 1) ? c : c + 1;
+	}
+	if (c >= 0x391 && c <= 0x3AB)
+		return c == 0x3A2 ? c : c + 0x20;
+	if (c >= 0x400 && c <= 0x40F)
+		return c + 0x50;
+	if (c >= 0x410 && c <= 0x42F)
+		return c + 0x20;
+	if ((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x4FF))
+		return (c & 1) ? c : c + 1;
+	if (c >= 0x4C1 && c <= 0x4CE)
+		return (c & 1) ? c + 1 : c;
+	if (c == 0x4C0)
+		return 0x4CF;
+	if (c >= 0x531 && c <= 0x556)
+		return c + 0x30;
+	return c;
+}
+
+void eng_fold(char *d, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)s[i];
+		if (b < 0x80) {
+			d[i] = (char)lc(b);
+			continue;
+		}
+		unsigned char b2 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+		if (b >= 0xC2 && b <= 0xDF && (b2 & 0xC0) == 0x80) {
+			uint32_t c = fold_cp(((uint32_t)(b & 0x1F) << 6) | (b2 & 0x3F));
+			d[i] = (char)(0xC0 | (c >> 6));
+			d[i + 1] = (char)(0x80 | (c & 0x3F));
+			i++;
+			continue;
+		}
+		d[i] = (char)b;
+	}
+}
+
+bool eng_has_high(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ull)
+			return true;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)s[i] & 0x80)
+			return true;
+	return false;
 }
 
 static bool ch_eq(unsigned char a, unsigned char b, bool cased)
@@ -56,7 +120,7 @@ size_t eng_canon(const char *s, size_t n, char *buf)
 		return (size_t)snprintf(buf, 32, "%lld", (long long)v);
 	if (n > 0 && n < 64 && text_double(s, n, &d) && integral(d, buf, &len))
 		return len;
-	eng_lower(buf, s, n);
+	eng_fold(buf, s, n);
 	return n;
 }
 
@@ -206,7 +270,7 @@ static const char *lowered(engine_scratch *s, const char *t, size_t tn)
 	if (tn > UINT32_MAX / 2 || s->lcbuf.len > UINT32_MAX / 2 || core_buf_reserve(&s->lcbuf, tn + 1))
 		return NULL;
 	char *d = s->lcbuf.data + s->lcbuf.len;
-	eng_lower(d, t, tn);
+	eng_fold(d, t, tn);
 	uint32_t slot = s->nlc < 16 ? s->nlc++ : (uint32_t)(s->gen % 16);
 	s->lc[slot] = (struct eng_lc){.src = t, .len = (uint32_t)tn, .off = (uint32_t)s->lcbuf.len};
 	s->lcbuf.len += tn;
@@ -218,8 +282,20 @@ static bool str_match(engine_scratch *s, const rules_item *it, const rules_value
 {
 	bool cased = it->cased;
 	uint8_t op = it->op;
+	const char *pat = v->s;
+	size_t pn = v->len;
 	if (keyword && op == RULES_OP_EQ)
 		op = RULES_OP_CONTAINS;
+	if (!cased && eng_has_high(t, tn)) {
+		/* letters beyond ASCII: compare folded texts exactly */
+		const char *low = lowered(s, t, tn);
+		if (low) {
+			t = low;
+			cased = true;
+			if (ev->pat)
+				pat = ev->pat;
+		}
+	}
 	if (ev->lit) {
 		const char *l = ev->lit;
 		size_t ln = ev->lit_len;
@@ -241,7 +317,7 @@ static bool str_match(engine_scratch *s, const rules_item *it, const rules_value
 			return false;
 		}
 	}
-	return glob(v->s, v->len, t, tn, op == RULES_OP_CONTAINS || op == RULES_OP_ENDSWITH,
+	return glob(pat, pn, t, tn, op == RULES_OP_CONTAINS || op == RULES_OP_ENDSWITH,
 		    op == RULES_OP_CONTAINS || op == RULES_OP_STARTSWITH, cased);
 }
 
@@ -435,6 +511,13 @@ static bool ref_match(const vctx *x, uint32_t k, const char *t, size_t tn)
 	size_t on;
 	if (!o || !eng_scalar_text(o, buf, &os, &on))
 		return false;
+	if (!it->cased) {
+		/* letters beyond ASCII: fold the side that has them (numbers never do) */
+		const char *a = eng_has_high(t, tn) ? lowered(x->s, t, tn) : t;
+		const char *b = eng_has_high(os, on) ? lowered(x->s, os, on) : os;
+		if (a && b)
+			t = a, os = b;
+	}
 	switch (it->op) {
 	case RULES_OP_CONTAINS:
 		for (size_t i = 0; i + on <= tn; i++)
