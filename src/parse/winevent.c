@@ -117,9 +117,10 @@ static void alias_system(core_event *ev, int sys)
 	static const char *const attr[][3] = {
 		{"Provider", "Name", "Provider_Name"}, {"Provider", "Guid", "Provider_Guid"},
 		{"Provider", "EventSourceName", "EventSourceName"},
-		{"Execution", "ProcessID", "ProcessID"}, {"Execution", "ThreadID", "ThreadID"},
-		{"Security", "UserID", "UserID"}, {"Correlation", "ActivityID", "ActivityID"},
-		{"TimeCreated", "SystemTime", "SystemTime"}};
+		{"Execution", "ProcessID", "Execution_ProcessID"},
+		{"Execution", "ThreadID", "Execution_ThreadID"}, {"Security", "UserID", "Security_UserID"},
+		{"Correlation", "ActivityID", "Correlation_ActivityID"},
+		{"TimeCreated", "SystemTime", "TimeCreated_SystemTime"}};
 
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
 		if (!taken(ev, plain[i], strlen(plain[i])))
@@ -321,7 +322,7 @@ int parse_winevent_normalize(parse_ctx *cx, core_event *ev)
 		alias_data_list(ev, child(ev, ed, "Data"));
 		alias_data(ev, ud);
 		alias_system(ev, sys);
-		set_ts(ev, get(ev, "SystemTime"));
+		set_ts(ev, get(ev, "TimeCreated_SystemTime"));
 		for (uint32_t i = 0; i < ev->n; i++)
 			if (ev->f[i].alias && ev->f[i].parent != CORE_NO_PARENT)
 				core_event_hoist(ev, i);
