@@ -277,47 +277,66 @@ static const char *lowered(engine_scratch *s, const char *t, size_t tn)
 	return d;
 }
 
+/* t[0..n) equals the folded literal l[0..n): folding keeps lengths, so only
+ * a text with bytes beyond ASCII needs a folded copy (of this window only). */
+static bool eq_folded(engine_scratch *s, const char *t, const char *l, size_t n, bool cased)
+{
+	char buf[256];
+	if (cased)
+		return memcmp(t, l, n) == 0;
+	if (!eng_has_high(t, n))
+		return eq_lit(t, n, l, n, false);
+	if (n <= sizeof buf) {
+		eng_fold(buf, t, n);
+		return memcmp(buf, l, n) == 0;
+	}
+	const char *low = lowered(s, t, n);
+	return low ? memcmp(low, l, n) == 0 : eq_lit(t, n, l, n, false);
+}
+
 static bool str_match(engine_scratch *s, const rules_item *it, const rules_value *v, const eng_val *ev,
 		      const char *t, size_t tn, bool keyword)
 {
 	bool cased = it->cased;
 	uint8_t op = it->op;
-	const char *pat = v->s;
-	size_t pn = v->len;
 	if (keyword && op == RULES_OP_EQ)
 		op = RULES_OP_CONTAINS;
-	if (!cased && eng_has_high(t, tn)) {
-		/* letters beyond ASCII: compare folded texts exactly */
-		const char *low = lowered(s, t, tn);
-		if (low) {
-			t = low;
-			cased = true;
-			if (ev->pat)
-				pat = ev->pat;
-		}
-	}
 	if (ev->lit) {
-		const char *l = ev->lit;
+		const char *l = ev->lit, *low;
 		size_t ln = ev->lit_len;
 		switch (op) {
 		case RULES_OP_EQ:
-			return eq_lit(t, tn, l, ln, cased);
-		case RULES_OP_CONTAINS:
-			if (!cased && tn >= 48 && ln > 0 && ln <= tn) {
-				const char *low = lowered(s, t, tn);
-				if (low)
-					return memmem(low, tn, l, ln) != NULL;
-			}
-			return find_lit(t, tn, l, ln, cased);
+			return tn == ln && eq_folded(s, t, l, ln, cased);
 		case RULES_OP_STARTSWITH:
-			return tn >= ln && eq_lit(t, ln, l, ln, cased);
+			return tn >= ln && eq_folded(s, t, l, ln, cased);
 		case RULES_OP_ENDSWITH:
-			return tn >= ln && eq_lit(t + tn - ln, ln, l, ln, cased);
+			return tn >= ln && eq_folded(s, t + tn - ln, l, ln, cased);
+		case RULES_OP_CONTAINS:
+			if (ln > tn)
+				return false;
+			if (ln == 0)
+				return true;
+			if (cased)
+				return memmem(t, tn, l, ln) != NULL;
+			if ((tn >= 48 || eng_has_high(t, tn)) && (low = lowered(s, t, tn)) != NULL)
+				return memmem(low, tn, l, ln) != NULL;
+			return find_lit(t, tn, l, ln, false);
 		default:
 			return false;
 		}
 	}
-	return glob(pat, pn, t, tn, op == RULES_OP_CONTAINS || op == RULES_OP_ENDSWITH,
+	const char *pat = v->s;
+	if (!cased && eng_has_high(t, tn)) {
+		/* letters beyond ASCII: the folded text against the folded pattern
+		 * (ASCII letters still compare without case) */
+		const char *low = lowered(s, t, tn);
+		if (low) {
+			t = low;
+			if (ev->pat)
+				pat = ev->pat;
+		}
+	}
+	return glob(pat, v->len, t, tn, op == RULES_OP_CONTAINS || op == RULES_OP_ENDSWITH,
 		    op == RULES_OP_CONTAINS || op == RULES_OP_STARTSWITH, cased);
 }
 
