@@ -388,6 +388,10 @@ int engine_build(const rules_set *set, const rules_ls_map *ls, const engine_opti
 	int rc = CORE_ENOMEM;
 
 	*out = NULL;
+	if (!set || !ls) {
+		rc = CORE_EINVAL;
+		goto out;
+	}
 	if (!e)
 		goto out;
 	e->set = set;
