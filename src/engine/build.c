@@ -47,10 +47,9 @@ static const char *plain_text(core_arena *a, const rules_value *v, bool cased, u
 	return d;
 }
 
-static int prep_item(engine *e, eng_item *ei, uint32_t *names, char *why, size_t whylen)
+static int prep_item(engine *e, eng_item *ei, uint32_t *names)
 {
 	const rules_item *it = ei->it;
-	int rc;
 
 	ei->slot = (*names)++;
 	if (it->nvalues && it->values[0].type == RULES_V_FIELDREF)
@@ -74,19 +73,17 @@ static int prep_item(engine *e, eng_item *ei, uint32_t *names, char *why, size_t
 			pat[v->len] = 0;
 			ev->pat = pat;
 		} else if (v->type == RULES_V_RE) {
-			rc = eng_re_compile(e, v, it->re_flags, &ev->re, &e->hs_proto, e->arena, why, whylen);
-			if (rc)
-				return rc;
-			if (ev->re->hs)
-				e->info.re_hs++;
-			else
-				e->info.re_pcre++;
+			/* compiled later, all together and in parallel (compile_res) */
+			ev->re = core_arena_alloc(e->arena, sizeof *ev->re);
+			if (!ev->re)
+				return CORE_ENOMEM;
+			memset(ev->re, 0, sizeof *ev->re);
 		}
 	}
 	return 0;
 }
 
-static int make_prog(engine *e, uint32_t rule, eng_prog *p, char *why, size_t whylen)
+static int make_prog(engine *e, uint32_t rule, eng_prog *p)
 {
 	const rules_rule *r = &e->set->rules[rule];
 	uint32_t n = 0, names = 0;
@@ -109,7 +106,7 @@ static int make_prog(engine *e, uint32_t rule, eng_prog *p, char *why, size_t wh
 			const rules_alt *alt = &r->searches[s].alts[a];
 			for (uint32_t i = 0; i < alt->nitems; i++) {
 				p->items[n].it = &alt->items[i];
-				if ((rc = prep_item(e, &p->items[n], &names, why, whylen)) != 0)
+				if ((rc = prep_item(e, &p->items[n], &names)) != 0)
 					return rc;
 				n++;
 			}
@@ -162,13 +159,7 @@ static int build_progs(bld *b)
 				b->prog_of[i] = -1;
 			if ((pass == 0 && kind != RULES_KIND_RULE) || (pass == 1 && kind != RULES_KIND_FILTER))
 				continue;
-			b->why[0] = 0;
-			rc = make_prog(e, i, &e->progs[e->nprogs], b->why, sizeof b->why);
-			if (rc == CORE_EPARSE) {
-				if ((rc = add_failure(e, i, b->why)) != 0)
-					return rc;
-				continue;
-			}
+			rc = make_prog(e, i, &e->progs[e->nprogs]);
 			if (rc)
 				return rc;
 			b->prog_of[i] = (int32_t)e->nprogs++;
@@ -178,8 +169,74 @@ static int build_progs(bld *b)
 		if (pass == 0)
 			b->nrules = e->nprogs;
 	}
-	e->info.failed = e->nfailed;
 	return 0;
+}
+
+/* ---- regular expressions, compiled in parallel ------------------------------------ */
+typedef struct rejob {
+	eng_re *r;
+	const rules_value *v;
+	uint8_t flags;
+	uint32_t prog;
+	int rc;
+	char why[200];
+} rejob;
+
+typedef struct rejobs {
+	rejob *j;
+	bool use_hs;
+} rejobs;
+
+static void re_job(void *ctx, size_t i)
+{
+	rejobs *js = ctx;
+	rejob *j = &js->j[i];
+	j->rc = eng_re_compile(js->use_hs, j->v, j->flags, j->r, j->why, sizeof j->why);
+}
+
+static int compile_res(bld *b)
+{
+	engine *e = b->e;
+	rejobs js = {.use_hs = !e->opt.no_hyperscan_re};
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	for (uint32_t p = 0; p < e->nprogs; p++)
+		for (uint32_t k = 0; k < e->progs[p].nitems; k++) {
+			const eng_item *ei = &e->progs[p].items[k];
+			for (uint32_t v = 0; v < ei->it->nvalues; v++) {
+				if (!ei->vals[v].re)
+					continue;
+				if (core_grow((void **)&js.j, &cap, n, sizeof *js.j, 64)) {
+					rc = CORE_ENOMEM;
+					goto out;
+				}
+				js.j[n++] = (rejob){.r = ei->vals[v].re, .v = &ei->it->values[v],
+						    .flags = ei->it->re_flags, .prog = p};
+			}
+		}
+	if ((rc = eng_parallel(n, re_job, &js)) != 0)
+		goto out;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rejob *j = &js.j[i];
+		eng_prog *p = &e->progs[j->prog];
+		if (j->rc) {
+			if (!p->failed && (rc = add_failure(e, p->rule, j->why)) == 0 && p->r->kind == RULES_KIND_RULE)
+				e->info.rules--;
+			p->failed = true;
+			continue;
+		}
+		if (j->r->hs && hs_alloc_scratch(j->r->hs, &e->hs_proto) != HS_SUCCESS)
+			rc = CORE_ENOMEM;
+		if (j->r->hs)
+			e->info.re_hs++;
+		else
+			e->info.re_pcre++;
+	}
+	e->info.failed = e->nfailed;
+out:
+	free(js.j);
+	return rc;
 }
 
 static int attach_filters(bld *b)
@@ -193,11 +250,15 @@ static int attach_filters(bld *b)
 	for (uint32_t f = b->nrules; f < e->nprogs; f++) {
 		const rules_filter *fl = &e->progs[f].r->filter;
 		bool used = false;
+		if (e->progs[f].failed)
+			continue;
 		for (uint32_t k = 0; k < fl->nrefs; k++) {
 			int32_t t = fl->refs[k].target;
 			if (t < 0 || b->prog_of[t] < 0 || (uint32_t)b->prog_of[t] >= b->nrules)
 				continue;
 			uint32_t p = (uint32_t)b->prog_of[t];
+			if (e->progs[p].failed)
+				continue;
 			if (core_grow((void **)&b->filt[p], &b->capfilt[p], b->nfilt[p], sizeof **b->filt, 4))
 				return CORE_ENOMEM;
 			b->filt[p][b->nfilt[p]++] = f;
@@ -316,7 +377,8 @@ static int build_instances(bld *b, srclists *insts_of_src)
 		goto out;
 	}
 	for (uint32_t p = 0; p < b->nrules && rc == 0; p++)
-		rc = prog_instances(b, p, buf, buf2, &capinst, insts_of_src);
+		if (!e->progs[p].failed)
+			rc = prog_instances(b, p, buf, buf2, &capinst, insts_of_src);
 	e->info.instances = e->ninsts;
 out:
 	free(buf);
@@ -410,7 +472,7 @@ int engine_build(const rules_set *set, const rules_ls_map *ls, const engine_opti
 	if (!isrc.v || !isrc.n || !isrc.cap || !e->sources)
 		goto out;
 	memset(e->sources, 0, (e->nsources + 1) * sizeof *e->sources);
-	if ((rc = build_progs(&b)) != 0 || (rc = attach_filters(&b)) != 0 ||
+	if ((rc = build_progs(&b)) != 0 || (rc = compile_res(&b)) != 0 || (rc = attach_filters(&b)) != 0 ||
 	    (rc = build_instances(&b, &isrc)) != 0 || (rc = mark_silent(e)) != 0 ||
 	    (rc = build_prefilter(&b, &isrc)) != 0)
 		goto out;

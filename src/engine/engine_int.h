@@ -53,6 +53,7 @@ typedef struct eng_prog {
 	uint32_t nnames;      /* names an instance resolves */
 	uint32_t *filters;    /* progs of the filters that apply (AND NOT) */
 	uint32_t nfilters;
+	bool failed;          /* a regular expression did not compile: left out */
 } eng_prog;
 
 typedef struct eng_inst {
@@ -200,8 +201,14 @@ size_t eng_canon(const char *s, size_t n, char *buf);
 bool eng_canon_field(const core_field *f, char *buf, size_t cap, size_t *len);
 
 /* ---- regex (value.c) ----------------------------------------------------- */
-int eng_re_compile(const engine *e, const rules_value *v, uint8_t re_flags, eng_re **out,
-		   hs_scratch_t **proto, core_arena *a, char *why, size_t whylen);
+/* Compiles regular expression v into r (filled; its databases owned by r):
+ * with Vectorscan when use_hs and it accepts it, else PCRE2 (JIT when it
+ * can). Thread-safe (touches nothing shared). Returns 0, or CORE_EPARSE
+ * with the reason in why. */
+int eng_re_compile(bool use_hs, const rules_value *v, uint8_t re_flags, eng_re *r, char *why, size_t whylen);
+/* Runs fn(ctx, i) for i in [0, n) on up to the machine's cores (threads
+ * take indexes from a shared counter). Returns 0 or CORE_ENOMEM. */
+int eng_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 void eng_re_free(eng_re *r);
 
 #endif

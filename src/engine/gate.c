@@ -542,13 +542,18 @@ out:
 }
 
 /* ---- literal databases, one per distinct literal set ------------------------------------ */
+typedef struct dbset {
+	uint32_t *ids; /* sorted literal ids (malloc) */
+	uint32_t n;
+	hs_database_t *db;
+	int rc;
+} dbset;
+
 typedef struct dbcache {
-	uint32_t **ids;  /* per database built: its sorted literal ids (malloc) */
-	uint32_t *n;
-	size_t cap;
-	const char **expr; /* compile arrays, g->nlits long */
-	unsigned *flags, *hsids;
-	size_t *lens;
+	eng_gatebuild *g;
+	dbset *sets;
+	size_t nsets, cap;
+	uint32_t *src_set; /* per source: field set, keyword set (UINT32_MAX: none) */
 } dbcache;
 
 static int cmp_u32(const void *a, const void *b)
@@ -557,64 +562,36 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The database of literals ids[0..n) (sorted here), shared with an earlier
- * source that has the same set. */
-static int source_db(eng_gatebuild *g, dbcache *c, uint32_t *ids, uint32_t n, hs_database_t **out)
+/* The index of the set ids[0..n) (sorted here) among the sets so far, added
+ * when new; UINT32_MAX for an empty set. */
+static int set_of(dbcache *c, uint32_t *ids, uint32_t n, uint32_t *out)
 {
-	engine *e = g->e;
-	hs_compile_error_t *cerr = NULL;
-
-	*out = NULL;
+	*out = UINT32_MAX;
 	if (n == 0)
 		return 0;
 	qsort(ids, n, sizeof *ids, cmp_u32);
-	for (uint32_t d = 0; d < e->ndbs; d++)
-		if (c->n[d] == n && memcmp(c->ids[d], ids, n * sizeof *ids) == 0) {
-			*out = e->dbs[d];
+	for (size_t d = 0; d < c->nsets; d++)
+		if (c->sets[d].n == n && memcmp(c->sets[d].ids, ids, n * sizeof *ids) == 0) {
+			*out = (uint32_t)d;
 			return 0;
 		}
-	if (e->ndbs == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		uint32_t **ni = realloc(c->ids, cap * sizeof *ni);
-		if (ni)
-			c->ids = ni;
-		uint32_t *nn = ni ? realloc(c->n, cap * sizeof *nn) : NULL;
-		if (nn)
-			c->n = nn;
-		hs_database_t **nd = nn ? realloc(e->dbs, cap * sizeof *nd) : NULL;
-		if (!nd)
-			return CORE_ENOMEM;
-		e->dbs = nd;
-		c->cap = cap;
-	}
-	for (uint32_t k = 0; k < n; k++) {
-		c->expr[k] = g->lits[ids[k]].text;
-		c->flags[k] = HS_FLAG_CASELESS;
-		c->hsids[k] = ids[k];
-		c->lens[k] = g->lits[ids[k]].len;
-	}
-	if (hs_compile_lit_multi(c->expr, c->flags, c->hsids, c->lens, n, HS_MODE_BLOCK, NULL, out,
-				 &cerr) != HS_SUCCESS) {
-		hs_free_compile_error(cerr);
-		*out = NULL;
-		return CORE_EINVAL;
-	}
-	c->ids[e->ndbs] = malloc(n * sizeof *ids);
-	if (!c->ids[e->ndbs]) {
-		hs_free_database(*out);
+	if (core_grow((void **)&c->sets, &c->cap, c->nsets, sizeof *c->sets, 16))
 		return CORE_ENOMEM;
-	}
-	memcpy(c->ids[e->ndbs], ids, n * sizeof *ids);
-	c->n[e->ndbs] = n;
-	e->dbs[e->ndbs++] = *out;
-	return hs_alloc_scratch(*out, &e->hs_proto) == HS_SUCCESS ? 0 : CORE_ENOMEM;
+	uint32_t *copy = malloc(n * sizeof *ids);
+	if (!copy)
+		return CORE_ENOMEM;
+	memcpy(copy, ids, n * sizeof *ids);
+	c->sets[c->nsets] = (dbset){.ids = copy, .n = n};
+	*out = (uint32_t)c->nsets++;
+	return 0;
 }
 
 /* The literal sets of source s (field literals and keyword literals) from
- * its instances' atoms; builds or shares their databases. */
-static int source_dbs(eng_gatebuild *g, dbcache *c, eng_source *src, uint32_t s, const uint32_t *insts,
-		      uint32_t ninsts, const uint32_t *first, const uint32_t *cnt, uint32_t *stamp, uint32_t *buf)
+ * its instances' atoms. */
+static int source_sets(dbcache *c, uint32_t s, const uint32_t *insts, uint32_t ninsts, const uint32_t *first,
+		       const uint32_t *cnt, uint32_t *stamp, uint32_t *buf)
 {
+	eng_gatebuild *g = c->g;
 	uint32_t n[2] = {0, 0};
 	uint32_t *ids[2] = {buf, buf + g->nlits};
 	for (uint32_t k = 0; k < ninsts; k++) {
@@ -631,39 +608,82 @@ static int source_dbs(eng_gatebuild *g, dbcache *c, eng_source *src, uint32_t s,
 			ids[kw][n[kw]++] = l;
 		}
 	}
-	int rc = source_db(g, c, ids[0], n[0], &src->db);
-	if (rc == 0)
-		rc = source_db(g, c, ids[1], n[1], &src->kwdb);
-	return rc;
+	int rc = set_of(c, ids[0], n[0], &c->src_set[2 * s]);
+	return rc ? rc : set_of(c, ids[1], n[1], &c->src_set[2 * s + 1]);
 }
 
+static void compile_set(void *ctx, size_t i)
+{
+	dbcache *c = ctx;
+	dbset *d = &c->sets[i];
+	const eng_litb *lits = c->g->lits;
+	const char **expr = malloc(d->n * sizeof *expr);
+	unsigned *flags = malloc(d->n * sizeof *flags);
+	size_t *lens = malloc(d->n * sizeof *lens);
+	hs_compile_error_t *cerr = NULL;
+
+	d->rc = CORE_ENOMEM;
+	if (expr && flags && lens) {
+		for (uint32_t k = 0; k < d->n; k++) {
+			expr[k] = lits[d->ids[k]].text;
+			flags[k] = HS_FLAG_CASELESS;
+			lens[k] = lits[d->ids[k]].len;
+		}
+		d->rc = 0;
+		if (hs_compile_lit_multi(expr, flags, d->ids, lens, d->n, HS_MODE_BLOCK, NULL, &d->db, &cerr) !=
+		    HS_SUCCESS) {
+			hs_free_compile_error(cerr);
+			d->db = NULL;
+			d->rc = CORE_EINVAL;
+		}
+	}
+	free(expr);
+	free(flags);
+	free(lens);
+}
+
+/* Every source's databases: the distinct sets first, then their compilation
+ * in parallel, then the scratch space for each (serial). */
 static int all_source_dbs(eng_gatebuild *g, uint32_t *const *insts_of_src, const uint32_t *nis,
 			  const uint32_t *first, const uint32_t *cnt)
 {
 	engine *e = g->e;
-	dbcache c = {0};
+	dbcache c = {.g = g};
 	uint32_t *stamp = calloc((size_t)g->nlits + 1, sizeof *stamp);
 	uint32_t *buf = malloc(((size_t)g->nlits * 2 + 1) * sizeof *buf);
 	int rc = CORE_ENOMEM;
 
-	c.expr = malloc(((size_t)g->nlits + 1) * sizeof *c.expr);
-	c.flags = malloc(((size_t)g->nlits + 1) * sizeof *c.flags);
-	c.hsids = malloc(((size_t)g->nlits + 1) * sizeof *c.hsids);
-	c.lens = malloc(((size_t)g->nlits + 1) * sizeof *c.lens);
-	if (!stamp || !buf || !c.expr || !c.flags || !c.hsids || !c.lens)
+	c.src_set = malloc(((size_t)e->nsources * 2 + 1) * sizeof *c.src_set);
+	if (!stamp || !buf || !c.src_set)
 		goto out;
 	rc = 0;
 	for (uint32_t s = 0; s < e->nsources && rc == 0; s++)
-		rc = source_dbs(g, &c, &e->sources[s], s, insts_of_src[s], nis[s], first, cnt, stamp, buf);
+		rc = source_sets(&c, s, insts_of_src[s], nis[s], first, cnt, stamp, buf);
+	if (rc || (rc = eng_parallel(c.nsets, compile_set, &c)) != 0)
+		goto out;
+	e->dbs = calloc(c.nsets + 1, sizeof *e->dbs);
+	if (!e->dbs) {
+		rc = CORE_ENOMEM;
+		goto out;
+	}
+	for (size_t d = 0; d < c.nsets; d++) {
+		if (c.sets[d].db)
+			e->dbs[e->ndbs++] = c.sets[d].db; /* owned by the engine from here */
+		if (c.sets[d].rc && !rc)
+			rc = c.sets[d].rc;
+		else if (!rc && hs_alloc_scratch(c.sets[d].db, &e->hs_proto) != HS_SUCCESS)
+			rc = CORE_ENOMEM;
+	}
+	for (uint32_t s = 0; s < e->nsources && rc == 0; s++) {
+		uint32_t f = c.src_set[2 * s], k = c.src_set[2 * s + 1];
+		e->sources[s].db = f == UINT32_MAX ? NULL : c.sets[f].db;
+		e->sources[s].kwdb = k == UINT32_MAX ? NULL : c.sets[k].db;
+	}
 out:
-	for (uint32_t d = 0; d < e->ndbs && c.ids; d++)
-		free(c.ids[d]);
-	free(c.ids);
-	free(c.n);
-	free(c.expr);
-	free(c.flags);
-	free(c.hsids);
-	free(c.lens);
+	for (size_t d = 0; d < c.nsets; d++)
+		free(c.sets[d].ids);
+	free(c.sets);
+	free(c.src_set);
 	free(stamp);
 	free(buf);
 	return rc;

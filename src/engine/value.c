@@ -673,49 +673,35 @@ bool eng_item_eval(const engine *e, engine_scratch *s, const eng_prog *p, const 
 }
 
 /* ---- compiling regular expressions ------------------------------------------------------ */
-int eng_re_compile(const engine *e, const rules_value *v, uint8_t re_flags, eng_re **out,
-		   hs_scratch_t **proto, core_arena *a, char *why, size_t whylen)
+int eng_re_compile(bool use_hs, const rules_value *v, uint8_t re_flags, eng_re *r, char *why, size_t whylen)
 {
-	eng_re *r = core_arena_alloc(a, sizeof *r);
 	hs_compile_error_t *cerr = NULL;
-	int rc = CORE_OK;
 
-	if (!r)
-		return CORE_ENOMEM;
 	memset(r, 0, sizeof *r);
-	if (!e->opt.no_hyperscan_re && memchr(v->s, 0, v->len) == NULL) {
+	if (use_hs && memchr(v->s, 0, v->len) == NULL) {
 		unsigned fl = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY |
 			      (re_flags & RULES_RE_I ? HS_FLAG_CASELESS : 0) |
 			      (re_flags & RULES_RE_M ? HS_FLAG_MULTILINE : 0) |
 			      (re_flags & RULES_RE_S ? HS_FLAG_DOTALL : 0);
-		if (hs_compile(v->s, fl, HS_MODE_BLOCK, NULL, &r->hs, &cerr) != HS_SUCCESS) {
-			hs_free_compile_error(cerr);
-			r->hs = NULL;
-		} else if (hs_alloc_scratch(r->hs, proto) != HS_SUCCESS) {
-			hs_free_database(r->hs);
-			return CORE_ENOMEM;
-		}
+		if (hs_compile(v->s, fl, HS_MODE_BLOCK, NULL, &r->hs, &cerr) == HS_SUCCESS)
+			return 0;
+		hs_free_compile_error(cerr);
+		r->hs = NULL;
 	}
-	if (!r->hs) {
-		int err;
-		PCRE2_SIZE off;
-		uint32_t opts = (re_flags & RULES_RE_I ? PCRE2_CASELESS : 0) |
-				(re_flags & RULES_RE_M ? PCRE2_MULTILINE : 0) |
-				(re_flags & RULES_RE_S ? PCRE2_DOTALL : 0);
-		r->pcre = pcre2_compile((PCRE2_SPTR)v->s, v->len, opts, &err, &off, NULL);
-		if (!r->pcre) {
-			PCRE2_UCHAR msg[120];
-			pcre2_get_error_message(err, msg, sizeof msg);
-			snprintf(why, whylen, "regular expression '%.60s': %s at offset %zu", v->s,
-				 (const char *)msg, (size_t)off);
-			rc = CORE_EPARSE;
-			goto out;
-		}
-		(void)pcre2_jit_compile(r->pcre, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+	int err;
+	PCRE2_SIZE off;
+	uint32_t opts = (re_flags & RULES_RE_I ? PCRE2_CASELESS : 0) | (re_flags & RULES_RE_M ? PCRE2_MULTILINE : 0) |
+			(re_flags & RULES_RE_S ? PCRE2_DOTALL : 0);
+	r->pcre = pcre2_compile((PCRE2_SPTR)v->s, v->len, opts, &err, &off, NULL);
+	if (!r->pcre) {
+		PCRE2_UCHAR msg[120];
+		pcre2_get_error_message(err, msg, sizeof msg);
+		snprintf(why, whylen, "regular expression '%.60s': %s at offset %zu", v->s, (const char *)msg,
+			 (size_t)off);
+		return CORE_EPARSE;
 	}
-	*out = r;
-out:
-	return rc;
+	(void)pcre2_jit_compile(r->pcre, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+	return 0;
 }
 
 void eng_re_free(eng_re *r)
