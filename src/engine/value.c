@@ -16,58 +16,117 @@ static inline unsigned char lc(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
 }
 
-/* The lowercase of a letter in U+0080..U+07FF whose lowercase is also
- * written with two UTF-8 bytes (Latin-1, Latin Extended-A, Greek, Cyrillic,
- * Armenian); other code points are returned as they are. Letters whose
- * lowercase has another length (U+0130 'İ') or depends on the language are
- * left alone. */
+/* Upper/lower pairs where the uppercase letter has the even (or odd) code
+ * point and the lowercase the next one: [first, last] inclusive. */
+static const struct {
+	uint32_t first, last;
+	bool odd_upper;
+} pairs[] = {
+	{0x100, 0x12F, false}, {0x132, 0x137, false}, {0x139, 0x148, true},  {0x14A, 0x177, false},
+	{0x179, 0x17E, true},  {0x1A0, 0x1A5, false}, {0x1B3, 0x1B6, true},  {0x1CD, 0x1DC, true},
+	{0x1DE, 0x1EF, false}, {0x1F8, 0x21F, false}, {0x222, 0x233, false}, {0x246, 0x24F, false},
+	{0x3D8, 0x3EF, false}, {0x460, 0x481, false}, {0x48A, 0x4BF, false}, {0x4C1, 0x4CE, true},
+	{0x4D0, 0x52F, false}, {0x1E00, 0x1E95, false}, {0x1EA0, 0x1EFF, false},
+};
+
+/* The lowercase of an uppercase letter whose lowercase is written with as
+ * many UTF-8 bytes (Latin-1, Latin Extended-A/B/Additional (Vietnamese),
+ * Greek, Cyrillic, Armenian, fullwidth Latin, Deseret); other code points are
+ * returned as they are. Letters whose lowercase has another length
+ * (U+0130 'İ') or depends on the language are left alone. */
 static uint32_t fold_cp(uint32_t c)
 {
 	if (c >= 0xC0 && c <= 0xDE)
 		return c == 0xD7 ? c : c + 0x20;
-	if (c >= 0x100 && c <= 0x17F) {
-		if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17F)
-			return c;
-		if (c == 0x178)
-			return 0xFF;
-		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
-			return (c & 1) ? c + 1 : c;
-		return (c & 1) ? c : c + 1;
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+		if (c >= pairs[i].first && c <= pairs[i].last)
+			return ((c & 1) != 0) == pairs[i].odd_upper ? c + 1 : c;
+	switch (c) {
+	case 0x178: return 0xFF;
+	case 0x1AF: return 0x1B0;
+	case 0x1B8: return 0x1B9;
+	case 0x1BC: return 0x1BD;
+	case 0x386: return 0x3AC;
+	case 0x38C: return 0x3CC;
+	case 0x4C0: return 0x4CF;
+	default: break;
 	}
+	if (c >= 0x388 && c <= 0x38A)
+		return c + 0x25;
+	if (c == 0x38E || c == 0x38F)
+		return c + 0x3F;
 	if (c >= 0x391 && c <= 0x3AB)
 		return c == 0x3A2 ? c : c + 0x20;
 	if (c >= 0x400 && c <= 0x40F)
 		return c + 0x50;
 	if (c >= 0x410 && c <= 0x42F)
 		return c + 0x20;
-	if ((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x4FF))
-		return (c & 1) ? c : c + 1;
-	if (c >= 0x4C1 && c <= 0x4CE)
-		return (c & 1) ? c + 1 : c;
-	if (c == 0x4C0)
-		return 0x4CF;
 	if (c >= 0x531 && c <= 0x556)
 		return c + 0x30;
+	if (c >= 0xFF21 && c <= 0xFF3A)
+		return c + 0x20;
+	if (c >= 0x10400 && c <= 0x10427)
+		return c + 0x28;
 	return c;
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n) with its code point, or 0. */
+static size_t utf8_dec(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	if (s[0] >= 0xC2 && s[0] <= 0xDF && n >= 2 && (s[1] & 0xC0) == 0x80) {
+		*cp = ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
+		return 2;
+	}
+	if (s[0] >= 0xE0 && s[0] <= 0xEF && n >= 3 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
+		*cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+		return *cp >= 0x800 && (*cp < 0xD800 || *cp > 0xDFFF) ? 3 : 0;
+	}
+	if (s[0] >= 0xF0 && s[0] <= 0xF4 && n >= 4 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
+	    (s[3] & 0xC0) == 0x80) {
+		*cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
+		      ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+		return *cp >= 0x10000 && *cp <= 0x10FFFF ? 4 : 0;
+	}
+	return 0;
+}
+
+static void utf8_enc(unsigned char *d, size_t len, uint32_t c)
+{
+	if (len == 2) {
+		d[0] = (unsigned char)(0xC0 | (c >> 6));
+		d[1] = (unsigned char)(0x80 | (c & 0x3F));
+	} else if (len == 3) {
+		d[0] = (unsigned char)(0xE0 | (c >> 12));
+		d[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+		d[2] = (unsigned char)(0x80 | (c & 0x3F));
+	} else {
+		d[0] = (unsigned char)(0xF0 | (c >> 18));
+		d[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+		d[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+		d[3] = (unsigned char)(0x80 | (c & 0x3F));
+	}
 }
 
 void eng_fold(char *d, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char b = (unsigned char)s[i];
-		if (b < 0x80) {
-			d[i] = (char)lc(b);
-			continue;
-		}
-		unsigned char b2 = i + 1 < n ? (unsigned char)s[i + 1] : 0;
-		if (b >= 0xC2 && b <= 0xDF && (b2 & 0xC0) == 0x80) {
-			uint32_t c = fold_cp(((uint32_t)(b & 0x1F) << 6) | (b2 & 0x3F));
-			d[i] = (char)(0xC0 | (c >> 6));
-			d[i + 1] = (char)(0x80 | (c & 0x3F));
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		uint32_t c;
+		size_t len;
+		if (u[i] < 0x80) {
+			d[i] = (char)lc(u[i]);
 			i++;
-			continue;
+		} else if ((len = utf8_dec(u + i, n - i, &c)) != 0) {
+			uint32_t f = fold_cp(c);
+			if (f == c)
+				memmove(d + i, s + i, len);
+			else
+				utf8_enc((unsigned char *)d + i, len, f); /* same length: the table only has such pairs */
+			i += len;
+		} else {
+			d[i] = (char)u[i];
+			i++;
 		}
-		d[i] = (char)b;
 	}
 }
 
