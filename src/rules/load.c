@@ -635,6 +635,7 @@ static int read_kind(rules_doc *d, const top *t, struct fy_node *root, rules_rul
 			if (b < 0)
 				return rules_fail(d, t->key[K_GENERATE], "'generate' must be true or false");
 			r->corr.generate = b == 1;
+			r->corr.generate_top = true;
 		}
 		return rules_correlation_parse(d, t->val[K_CORRELATION], t->key[K_CORRELATION], r);
 	}

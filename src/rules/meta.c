@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules/rules_int.h"
 
@@ -185,6 +186,19 @@ int rules_correlation_parse(rules_doc *d, struct fy_node *map, struct fy_node *a
 		return rc;
 	if (cond && (rc = parse_cmp(d, cond, c)) != 0)
 		return rc;
+	/* `generate` belongs at the top level (v2.1 schema); pySigma reads it
+	 * inside `correlation:`, so rules written for it put it here. Accepted
+	 * here too when the top level does not say it. */
+	struct fy_node *gen = fy_node_mapping_lookup_by_string(map, "generate", FY_NT);
+	if (gen) {
+		size_t n = 0;
+		const char *s = rules_scalar(gen, &n);
+		bool yes = s && n == 4 && strncasecmp(s, "true", 4) == 0;
+		if (!yes && !(s && n == 5 && strncasecmp(s, "false", 5) == 0))
+			return rules_fail(d, gen, "'generate' must be true or false");
+		if (!c->generate_top)
+			c->generate = yes;
+	}
 	bool temporal = t == RULES_CORR_TEMPORAL || t == RULES_CORR_TEMPORAL_ORDERED;
 	if (!cond && !temporal)
 		return rules_fail(d, at, "correlation: '%s' needs a 'condition'", corr_names[t]);

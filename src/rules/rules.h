@@ -181,7 +181,8 @@ typedef struct rules_alias {
 
 typedef struct rules_correlation {
 	uint8_t type;          /* rules_corr_type */
-	bool generate;
+	bool generate;         /* top level, or inside `correlation:` (pySigma) */
+	bool generate_top;     /* generate was given at the top level (it wins) */
 	rules_ref *refs;       /* referenced rules, in order (temporal_ordered) */
 	uint32_t nrefs;
 	rules_strs group_by;
