@@ -57,6 +57,9 @@ static void help(FILE *f)
 		"  -f, --format NAME        input format (default: auto); see 'hisn parse --list-formats'\n"
 		"      --ref-time TIME      reference time for timestamps without a year\n"
 		"      --stats              engine counters and time per event and stage on stderr\n"
+		"      --corr-memory MB     bound of the correlation state (default 64); past it\n"
+		"                           the least recently updated groups are evicted and\n"
+		"                           counted in the summary\n"
 		"  -q, --quiet              no warnings, bad-record messages or summary\n"
 		"  -h, --help               show this help\n\n"
 		"Rules that fail to load are reported (FILE:LINE:COL: reason) and the others\n"
@@ -92,7 +95,7 @@ static int level_arg(const char *s, uint8_t *out)
 /* Options into h and a; returns -1 to go on, or an exit code. */
 static int options(int argc, char **argv, hunt *h, hunt_args *a)
 {
-	enum { O_JSONL = 256, O_MIN, O_FROM, O_TO, O_LS, O_NOLS, O_PH, O_REF, O_STATS };
+	enum { O_JSONL = 256, O_MIN, O_FROM, O_TO, O_LS, O_NOLS, O_PH, O_REF, O_STATS, O_CMEM };
 	static const struct option opts[] = {
 		{"rules", required_argument, NULL, 'r'},     {"jsonl", no_argument, NULL, O_JSONL},
 		{"min-level", required_argument, NULL, O_MIN}, {"from", required_argument, NULL, O_FROM},
@@ -101,6 +104,7 @@ static int options(int argc, char **argv, hunt *h, hunt_args *a)
 		{"placeholders", required_argument, NULL, O_PH}, {"format", required_argument, NULL, 'f'},
 		{"ref-time", required_argument, NULL, O_REF}, {"stats", no_argument, NULL, O_STATS},
 		{"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, 'h'},
+		{"corr-memory", required_argument, NULL, O_CMEM},
 		{NULL, 0, NULL, 0}};
 	int c;
 
@@ -138,6 +142,13 @@ static int options(int argc, char **argv, hunt *h, hunt_args *a)
 				return usage_error("--ref-time: '%s' is not an RFC 3339 time", optarg);
 			break;
 		case O_STATS: h->stats = true; break;
+		case O_CMEM: {
+			uint64_t mb;
+			if (core_parse_u64(optarg, strlen(optarg), &mb) != 0 || mb == 0 || mb > 1u << 20)
+				return usage_error("--corr-memory: '%s' is not a size in MB (1 to 1048576)", optarg);
+			h->corr_bytes = (size_t)mb << 20;
+			break;
+		}
 		case 'q': h->quiet = h->in.quiet = true; break;
 		case 'h': help(stdout); return CLI_EXIT_OK;
 		default:
@@ -238,7 +249,7 @@ static int setup_engine(hunt *h, const rules_ls_map *ls, engine_info *info)
 	if (h->scr && h->stats)
 		engine_scratch_timing(h->scr, true);
 	if (h->scr && h->set->nloaded[RULES_KIND_CORRELATION])
-		h->corr = corr_new(h->set, NULL);
+		h->corr = corr_new(h->set, &(corr_options){.max_bytes = h->corr_bytes});
 	h->tally = calloc(h->set->nrules ? h->set->nrules : 1, sizeof *h->tally);
 	if (!h->scr || !h->tally || (h->set->nloaded[RULES_KIND_CORRELATION] && !h->corr) ||
 	    cli_hunt_bodies(h) != 0) {

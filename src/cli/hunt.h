@@ -29,6 +29,7 @@ typedef struct hunt {
 	/* options */
 	bool jsonl, quiet, stats, progress, has_from, has_to;
 	uint8_t min_level; /* rules_level */
+	size_t corr_bytes; /* --corr-memory: bound of correlation state (0: corr's default) */
 	int64_t from, to;
 	/* rules */
 	const rules_set *set;
