@@ -107,13 +107,27 @@ static void utf8_enc(unsigned char *d, size_t len, uint32_t c)
 	}
 }
 
+/* ASCII letters of one 8-byte word lowercased at once (no byte >= 0x80):
+ * a byte gets 0x20 when adding 0x3F sets its high bit (>= 'A') and adding
+ * 0x25 does not (<= 'Z'); no sum carries into the next byte. */
+static inline uint64_t lower8(uint64_t w)
+{
+	uint64_t ge_a = w + 0x3F3F3F3F3F3F3F3Full, gt_z = w + 0x2525252525252525ull;
+	return w | (((ge_a ^ gt_z) & 0x8080808080808080ull) >> 2);
+}
+
 void eng_fold(char *d, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
 		uint32_t c;
 		size_t len;
-		if (u[i] < 0x80) {
+		uint64_t w;
+		if (i + 8 <= n && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) {
+			w = lower8(w);
+			memcpy(d + i, &w, 8);
+			i += 8;
+		} else if (u[i] < 0x80) {
 			d[i] = (char)lc(u[i]);
 			i++;
 		} else if ((len = utf8_dec(u + i, n - i, &c)) != 0) {
