@@ -62,6 +62,7 @@ typedef struct eng_inst {
 	uint32_t *sources;    /* the sources this instance serves */
 	uint32_t nsources;
 	core_name **fnames;   /* per filter of the prog: its names for these sources */
+	uint8_t need;         /* clause bits that must all hit: 1 or 3 (0: no gate) */
 } eng_inst;
 
 /* An atom: for scans, the literal's slot; instances gated on it (CSR). */
@@ -118,7 +119,7 @@ struct engine {
 	uint32_t nslots;
 	eng_atom *atoms;
 	uint32_t natoms;
-	uint32_t *atom_inst;
+	uint32_t *atom_inst;  /* per atom: instance << 1 | clause */
 	eng_lit *lits;
 	uint32_t nlits;
 	uint32_t *lit_atoms;
@@ -153,6 +154,8 @@ struct engine_scratch {
 	uint32_t nsrcs;
 	uint32_t gen;         /* current event's stamp */
 	uint32_t *inst_stamp, *atom_stamp, *rule_stamp, *slot_stamp;
+	uint32_t *mask_stamp; /* per instance: mask is valid for this event */
+	uint8_t *mask;        /* per instance: clauses of its gate hit so far */
 	uint8_t *memo;        /* per search of the prog being evaluated */
 	char *eqbuf;          /* canonical text of an equality lookup */
 	uint32_t *cand;       /* candidate instances */

@@ -58,6 +58,64 @@ static gset g_best(gset x, gset y)
 	return y.score < x.score ? y : x;
 }
 
+/* A gate of up to two clauses that must both hold (a conjunction of
+ * disjunctions): "EventID is 4663 AND ObjectName ends with .AAA" lets far
+ * fewer events through than either alone. */
+typedef struct gcnf {
+	bool top;
+	uint32_t n; /* clauses, 1 or 2 unless top */
+	gset c[2];
+} gcnf;
+
+static const gcnf CNF_TOP = {.top = true};
+
+static gcnf cnf_one(gset x)
+{
+	if (x.top)
+		return CNF_TOP;
+	return (gcnf){.n = 1, .c = {x}};
+}
+
+/* x AND y: the two most selective clauses of both. */
+static gcnf cnf_and(gcnf x, gcnf y)
+{
+	gset all[4];
+	uint32_t n = 0;
+	for (uint32_t i = 0; !x.top && i < x.n && i < 2; i++)
+		all[n++] = x.c[i];
+	for (uint32_t i = 0; !y.top && i < y.n && i < 2; i++)
+		all[n++] = y.c[i];
+	if (n == 0)
+		return CNF_TOP;
+	for (uint32_t i = 0; i < n; i++) /* sort by score (n <= 4) */
+		for (uint32_t j = i + 1; j < n; j++)
+			if (all[j].score < all[i].score) {
+				gset t = all[i];
+				all[i] = all[j];
+				all[j] = t;
+			}
+	gcnf r = {.n = n < 2 ? n : 2};
+	r.c[0] = all[0];
+	if (r.n == 2)
+		r.c[1] = all[1];
+	return r;
+}
+
+static gset cnf_best(gcnf x)
+{
+	if (x.top)
+		return TOP;
+	return x.n == 2 && x.c[1].score < x.c[0].score ? x.c[1] : x.c[0];
+}
+
+/* x OR y: one clause, the union of the best clause of each side. */
+static gcnf cnf_or(eng_gatebuild *g, gcnf x, gcnf y)
+{
+	if (x.top || y.top)
+		return CNF_TOP;
+	return cnf_one(g_union(g, cnf_best(x), cnf_best(y)));
+}
+
 static gset g_one(eng_gatebuild *g, bool eq, core_name field, const char *text, uint32_t len)
 {
 	/* estimated chance that the atom holds in an event: an exact value is
@@ -264,43 +322,45 @@ static gset gate_item(eng_gatebuild *g, const eng_item *ei, const core_name *nam
 	return best;
 }
 
-static gset gate_search(eng_gatebuild *g, const eng_prog *p, uint32_t s, const core_name *names)
+static gcnf gate_search(eng_gatebuild *g, const eng_prog *p, uint32_t s, const core_name *names)
 {
 	const rules_search *sr = &p->r->searches[s];
 	uint32_t k = p->search_item[s];
-	gset r = {.score = 0};
+	gcnf r = {.n = 1, .c = {{.score = 0}}};
 
 	for (uint32_t a = 0; a < sr->nalts; a++) {
-		gset alt = TOP;
+		gcnf alt = CNF_TOP;
 		for (uint32_t i = 0; i < sr->alts[a].nitems; i++, k++)
-			alt = g_best(alt, gate_item(g, &p->items[k], names));
-		r = g_union(g, r, alt);
+			alt = cnf_and(alt, cnf_one(gate_item(g, &p->items[k], names)));
+		if (sr->nalts == 1)
+			return alt; /* one map: keep both clauses */
+		r = cnf_or(g, r, alt);
 	}
 	return r;
 }
 
-static gset gate_cond(eng_gatebuild *g, const eng_prog *p, const rules_cond *c, const core_name *names)
+static gcnf gate_cond(eng_gatebuild *g, const eng_prog *p, const rules_cond *c, const core_name *names)
 {
-	gset r;
+	gcnf r;
 	switch (c->op) {
 	case RULES_COND_REF:
 		return gate_search(g, p, c->search, names);
 	case RULES_COND_AND:
-		return g_best(gate_cond(g, p, c->a, names), gate_cond(g, p, c->b, names));
+		return cnf_and(gate_cond(g, p, c->a, names), gate_cond(g, p, c->b, names));
 	case RULES_COND_OR:
-		return g_union(g, gate_cond(g, p, c->a, names), gate_cond(g, p, c->b, names));
+		return cnf_or(g, gate_cond(g, p, c->a, names), gate_cond(g, p, c->b, names));
 	case RULES_COND_ANY_OF:
-		r = (gset){.score = 0};
+		r = (gcnf){.n = 1, .c = {{.score = 0}}};
 		for (uint32_t i = 0; i < c->nsearches && !r.top; i++)
-			r = g_union(g, r, gate_search(g, p, c->searches[i], names));
+			r = cnf_or(g, r, gate_search(g, p, c->searches[i], names));
 		return r;
 	case RULES_COND_ALL_OF:
-		r = TOP;
+		r = CNF_TOP;
 		for (uint32_t i = 0; i < c->nsearches; i++)
-			r = g_best(r, gate_search(g, p, c->searches[i], names));
+			r = cnf_and(r, gate_search(g, p, c->searches[i], names));
 		return r;
 	default:
-		return TOP;
+		return CNF_TOP;
 	}
 }
 
@@ -369,28 +429,33 @@ int eng_gate_begin(eng_gatebuild *g, engine *e)
 int eng_gate_inst(eng_gatebuild *g, uint32_t i)
 {
 	engine *e = g->e;
-	const eng_inst *in = &e->insts[i];
+	eng_inst *in = &e->insts[i];
 	const eng_prog *p = &e->progs[in->prog];
-	gset r = {.score = 0};
+	gcnf r = {.n = 1, .c = {{.score = 0}}};
 
 	if (e->opt.no_prefilter)
-		r = TOP;
+		r = CNF_TOP;
 	for (uint32_t c = 0; c < p->r->nconds && !r.top; c++)
-		r = g_union(g, r, gate_cond(g, p, p->r->conds[c], in->names));
+		r = p->r->nconds == 1 ? gate_cond(g, p, p->r->conds[c], in->names)
+				      : cnf_or(g, r, gate_cond(g, p, p->r->conds[c], in->names));
 	if (g->oom)
 		return CORE_ENOMEM;
-	if (r.top || r.n == 0) {
+	bool empty = !r.top && (r.c[0].n == 0 || (r.n == 2 && r.c[1].n == 0));
+	if (r.top || empty) {
 		core_arena_reset(g->tmp);
-		return eng_pair_add(g, UINT32_MAX, i);
+		in->need = 0;
+		return eng_pair_add(g, UINT32_MAX, i, 0);
 	}
-	for (uint32_t k = 0; k < r.n; k++) {
-		uint32_t atom;
-		int rc = atom_of(g, &r.a[k], &atom);
-		if (rc == 0)
-			rc = eng_pair_add(g, atom, i);
-		if (rc)
-			return rc;
-	}
+	in->need = (uint8_t)((1u << r.n) - 1);
+	for (uint32_t c = 0; c < r.n; c++)
+		for (uint32_t k = 0; k < r.c[c].n; k++) {
+			uint32_t atom;
+			int rc = atom_of(g, &r.c[c].a[k], &atom);
+			if (rc == 0)
+				rc = eng_pair_add(g, atom, i, c);
+			if (rc)
+				return rc;
+		}
 	core_arena_reset(g->tmp);
 	return 0;
 }
@@ -461,11 +526,11 @@ int eng_smap_put(eng_smap *m, uint32_t tag, const char *s, uint32_t n, uint32_t 
 	return 0;
 }
 
-int eng_pair_add(eng_gatebuild *g, uint32_t atom, uint32_t inst)
+int eng_pair_add(eng_gatebuild *g, uint32_t atom, uint32_t inst, uint32_t clause)
 {
 	if (core_grow((void **)&g->pairs, &g->cappairs, g->npairs, sizeof *g->pairs, 1024))
 		return CORE_ENOMEM;
-	g->pairs[g->npairs++] = (eng_pair){.atom = atom, .inst = inst};
+	g->pairs[g->npairs++] = (eng_pair){.atom = atom, .inst = inst, .clause = clause};
 	return 0;
 }
 
@@ -508,10 +573,11 @@ static int atoms_csr(eng_gatebuild *g)
 		if (pr->atom == UINT32_MAX)
 			continue;
 		eng_atom *a = &e->atoms[pr->atom];
-		/* an instance may name the same atom twice: keep it once */
-		if (a->n && e->atom_inst[a->first + a->n - 1] == pr->inst)
+		uint32_t entry = pr->inst << 1 | pr->clause; /* instance and clause */
+		/* an instance may name the same atom twice in a clause: keep it once */
+		if (a->n && e->atom_inst[a->first + a->n - 1] == entry)
 			continue;
-		e->atom_inst[a->first + a->n++] = pr->inst;
+		e->atom_inst[a->first + a->n++] = entry;
 	}
 	return 0;
 }

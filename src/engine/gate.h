@@ -29,6 +29,7 @@ typedef struct eng_atomb {
 
 typedef struct eng_pair {
 	uint32_t atom, inst; /* atom UINT32_MAX: the instance has no gate */
+	uint32_t clause;     /* 0 or 1: which clause of the instance's gate */
 } eng_pair;
 
 typedef struct eng_gatebuild {
@@ -60,8 +61,9 @@ int eng_gate_inst(eng_gatebuild *g, uint32_t i);
  * instances of source s. Returns 0, CORE_ENOMEM or CORE_EINVAL (Vectorscan
  * refused the literal set). */
 int eng_gate_finish(eng_gatebuild *g, uint32_t *const *insts_of_src, const uint32_t *n);
-/* Records that instance inst is gated on atom (UINT32_MAX: no gate). */
-int eng_pair_add(eng_gatebuild *g, uint32_t atom, uint32_t inst);
+/* Records that clause (0 or 1) of instance inst's gate holds when atom does
+ * (atom UINT32_MAX: the instance has no gate). */
+int eng_pair_add(eng_gatebuild *g, uint32_t atom, uint32_t inst, uint32_t clause);
 void eng_gate_end(eng_gatebuild *g);
 
 #endif

@@ -28,6 +28,8 @@ engine_scratch *engine_scratch_new(const engine *e)
 	s->bits = calloc(e->words + 1, sizeof *s->bits);
 	s->srcs = calloc((size_t)e->nsources + 1, sizeof *s->srcs);
 	s->inst_stamp = calloc((size_t)e->ninsts + 1, sizeof *s->inst_stamp);
+	s->mask_stamp = calloc((size_t)e->ninsts + 1, sizeof *s->mask_stamp);
+	s->mask = calloc((size_t)e->ninsts + 1, sizeof *s->mask);
 	s->atom_stamp = calloc((size_t)e->natoms + 1, sizeof *s->atom_stamp);
 	s->rule_stamp = calloc(e->set->nrules + 1, sizeof *s->rule_stamp);
 	s->slot_stamp = calloc((size_t)e->nslots * 2 + 1, sizeof *s->slot_stamp);
@@ -37,7 +39,7 @@ engine_scratch *engine_scratch_new(const engine *e)
 	s->eqbuf = malloc((size_t)e->eq_maxlen + 64);
 	s->md = pcre2_match_data_create(1, NULL);
 	s->mctx = pcre2_match_context_create(NULL);
-	if (!s->bits || !s->srcs || !s->inst_stamp || !s->atom_stamp || !s->rule_stamp || !s->slot_stamp ||
+	if (!s->bits || !s->srcs || !s->inst_stamp || !s->mask_stamp || !s->mask || !s->atom_stamp || !s->rule_stamp || !s->slot_stamp ||
 	    !s->cand || !s->out || !s->memo || !s->eqbuf || !s->md || !s->mctx)
 		goto fail;
 	/* hostile input must not make a backtracking expression run for ever */
@@ -62,6 +64,8 @@ void engine_scratch_free(engine_scratch *s)
 	free(s->bits);
 	free(s->srcs);
 	free(s->inst_stamp);
+	free(s->mask_stamp);
+	free(s->mask);
 	free(s->atom_stamp);
 	free(s->rule_stamp);
 	free(s->slot_stamp);
@@ -84,6 +88,7 @@ static void next_gen(engine_scratch *s)
 	if (++s->gen != 0)
 		return;
 	memset(s->inst_stamp, 0, ((size_t)e->ninsts + 1) * sizeof *s->inst_stamp);
+	memset(s->mask_stamp, 0, ((size_t)e->ninsts + 1) * sizeof *s->mask_stamp);
 	memset(s->atom_stamp, 0, ((size_t)e->natoms + 1) * sizeof *s->atom_stamp);
 	memset(s->rule_stamp, 0, (e->set->nrules + 1) * sizeof *s->rule_stamp);
 	memset(s->slot_stamp, 0, ((size_t)e->nslots * 2 + 1) * sizeof *s->slot_stamp);
@@ -125,8 +130,16 @@ static void hit_atom(engine_scratch *s, uint32_t atom)
 		return;
 	s->atom_stamp[atom] = s->gen;
 	const eng_atom *a = &e->atoms[atom];
-	for (uint32_t k = 0; k < a->n; k++)
-		add_cand(s, e->atom_inst[a->first + k]);
+	for (uint32_t k = 0; k < a->n; k++) {
+		uint32_t entry = e->atom_inst[a->first + k], inst = entry >> 1;
+		if (s->mask_stamp[inst] != s->gen) {
+			s->mask_stamp[inst] = s->gen;
+			s->mask[inst] = 0;
+		}
+		s->mask[inst] |= (uint8_t)(1u << (entry & 1));
+		if (s->mask[inst] == e->insts[inst].need)
+			add_cand(s, inst);
+	}
 }
 
 /* ---- scan ---------------------------------------------------------------------------------- */

@@ -244,6 +244,24 @@ bool eng_scalar_text(const core_field *f, char buf[32], const char **s, size_t *
 	}
 }
 
+/* Exact search of n[0..nn) in h[0..hn): memchr (vectorised in libc) for the
+ * needle's first byte, then a compare; several times faster than memmem on
+ * the short needles and kilobyte texts of Sigma. */
+static bool find_exact(const char *h, size_t hn, const char *n, size_t nn)
+{
+	if (nn == 0)
+		return true;
+	if (nn > hn)
+		return false;
+	const char *p = h, *last = h + (hn - nn);
+	while (p <= last && (p = memchr(p, n[0], (size_t)(last - p) + 1)) != NULL) {
+		if (memcmp(p + 1, n + 1, nn - 1) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
 /* Case-aware search of lit[0..ln) in t[0..tn). */
 static bool find_lit(const char *t, size_t tn, const char *lit, size_t ln, bool cased)
 {
@@ -252,7 +270,7 @@ static bool find_lit(const char *t, size_t tn, const char *lit, size_t ln, bool 
 	if (ln > tn)
 		return false;
 	if (cased)
-		return memmem(t, tn, lit, ln) != NULL;
+		return find_exact(t, tn, lit, ln);
 	unsigned char f0 = (unsigned char)lit[0]; /* lit is lowercased */
 	for (size_t i = 0; i + ln <= tn; i++) {
 		if (lc((unsigned char)t[i]) != f0)
@@ -390,9 +408,9 @@ static bool str_match(engine_scratch *s, const rules_item *it, const rules_value
 			if (ln == 0)
 				return true;
 			if (cased)
-				return memmem(t, tn, l, ln) != NULL;
+				return find_exact(t, tn, l, ln);
 			if ((tn >= 48 || eng_has_high(t, tn)) && (low = lowered(s, t, tn)) != NULL)
-				return memmem(low, tn, l, ln) != NULL;
+				return find_exact(low, tn, l, ln);
 			return find_lit(t, tn, l, ln, false);
 		default:
 			return false;
