@@ -469,6 +469,8 @@ int engine_match(const engine *e, engine_scratch *s, const core_event *ev, const
 	s->nsrcs = 0;
 	s->st.events++;
 	next_gen(s);
+	if (e->ninsts == 0)
+		return 0; /* no rule applies to any source: nothing to route */
 	if (s->timing)
 		t0 = now_ns();
 	rc = rules_ls_route(e->ls, ev, s->bits, e->words);
