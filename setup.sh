@@ -49,6 +49,12 @@ for e in evs:
         print(f"  {e['@timestamp']} {ev.get('action'):20} {e.get('message')}")
 PY
 	echo "== all events: $out"
+	# Sigma: hisn's own rules (an SSH guessing-then-login correlation chain),
+	# and SigmaHQ's Linux rules when ../shared/data is there.
+	local rules=(--rules data/rules)
+	[ -d ../shared/data/sigma/rules/rules/linux ] && rules+=(--rules ../shared/data/sigma/rules/rules/linux)
+	echo "== $BUILD_DIR/hisn hunt ${rules[*]} $sample"
+	"$BUILD_DIR/hisn" hunt "${rules[@]}" "$sample"
 }
 
 case "${1:-run}" in
