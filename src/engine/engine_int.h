@@ -170,10 +170,11 @@ struct engine_scratch {
 	/* lowercased copies of long field texts, for this event (lc_gen) */
 	struct eng_lc {
 		const char *src;
-		uint32_t len, off;
+		const char *low; /* in lcarena */
+		uint32_t len;
 	} lc[16];
 	uint32_t nlc, lc_gen;
-	core_buf lcbuf;
+	core_arena *lcarena;  /* owned; reset per event */
 	core_buf catbuf;      /* the segments of one scan, end to end */
 	bool timing;
 	engine_stats st;

@@ -23,7 +23,7 @@ engine_scratch *engine_scratch_new(const engine *e)
 	if (!s)
 		return NULL;
 	s->e = e;
-	core_buf_init(&s->lcbuf, 0);
+	s->lcarena = core_arena_new(64 << 10, 0);
 	core_buf_init(&s->catbuf, 0);
 	s->bits = calloc(e->words + 1, sizeof *s->bits);
 	s->srcs = calloc((size_t)e->nsources + 1, sizeof *s->srcs);
@@ -39,7 +39,7 @@ engine_scratch *engine_scratch_new(const engine *e)
 	s->eqbuf = malloc((size_t)e->eq_maxlen + 64);
 	s->md = pcre2_match_data_create(1, NULL);
 	s->mctx = pcre2_match_context_create(NULL);
-	if (!s->bits || !s->srcs || !s->inst_stamp || !s->mask_stamp || !s->mask || !s->atom_stamp || !s->rule_stamp || !s->slot_stamp ||
+	if (!s->lcarena || !s->bits || !s->srcs || !s->inst_stamp || !s->mask_stamp || !s->mask || !s->atom_stamp || !s->rule_stamp || !s->slot_stamp ||
 	    !s->cand || !s->out || !s->memo || !s->eqbuf || !s->md || !s->mctx)
 		goto fail;
 	/* hostile input must not make a backtracking expression run for ever */
@@ -77,7 +77,7 @@ void engine_scratch_free(engine_scratch *s)
 	free(s->vec);
 	free(s->veclen);
 	free(s->numbuf);
-	core_buf_free(&s->lcbuf);
+	core_arena_free(s->lcarena);
 	core_buf_free(&s->catbuf);
 	free(s);
 }

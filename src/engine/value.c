@@ -353,18 +353,18 @@ static const char *lowered(engine_scratch *s, const char *t, size_t tn)
 	if (s->lc_gen != s->gen) {
 		s->lc_gen = s->gen;
 		s->nlc = 0;
-		s->lcbuf.len = 0;
+		core_arena_reset(s->lcarena);
 	}
 	for (uint32_t i = 0; i < s->nlc; i++)
 		if (s->lc[i].src == t && s->lc[i].len == tn)
-			return s->lcbuf.data + s->lc[i].off;
-	if (tn > UINT32_MAX / 2 || s->lcbuf.len > UINT32_MAX / 2 || core_buf_reserve(&s->lcbuf, tn + 1))
+			return s->lc[i].low;
+	/* an arena: copies made earlier in this event never move */
+	char *d = tn < UINT32_MAX ? core_arena_alloc(s->lcarena, tn + 1) : NULL;
+	if (!d)
 		return NULL;
-	char *d = s->lcbuf.data + s->lcbuf.len;
 	eng_fold(d, t, tn);
 	uint32_t slot = s->nlc < 16 ? s->nlc++ : (uint32_t)(s->gen % 16);
-	s->lc[slot] = (struct eng_lc){.src = t, .len = (uint32_t)tn, .off = (uint32_t)s->lcbuf.len};
-	s->lcbuf.len += tn;
+	s->lc[slot] = (struct eng_lc){.src = t, .len = (uint32_t)tn, .low = d};
 	return d;
 }
 
