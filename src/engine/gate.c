@@ -173,6 +173,14 @@ static bool optional_next(const char *re, uint32_t n, uint32_t i)
 static uint32_t re_literal(const char *re, uint32_t n, char *buf)
 {
 	uint32_t best = 0, bstart = 0, cur = 0, k = 0, depth = 0;
+	/* (?x) makes spaces and '#' comments not literal: no literal then */
+	for (uint32_t i = 0; i + 2 < n; i++) {
+		if (re[i] != '(' || re[i + 1] != '?')
+			continue;
+		for (uint32_t j = i + 2; j < n && re[j] != ')' && re[j] != ':'; j++)
+			if (re[j] == 'x')
+				return 0;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		char c = re[i];
 		if (depth) {
