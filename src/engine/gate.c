@@ -243,9 +243,12 @@ static gset gate_value(eng_gatebuild *g, const rules_item *it, const rules_value
 {
 	char num[32];
 	bool kw = field == ENG_KW_NAME;
-	if (kw && v->type == RULES_V_INT) {
-		int k = snprintf(num, sizeof num, "%lld", (long long)v->i);
-		return g_one(g, false, field, num, (uint32_t)k);
+	if (kw && (v->type == RULES_V_INT || v->type == RULES_V_FLOAT)) {
+		/* a number keyword is searched as written (value.c) */
+		if (v->len < 2 || v->len >= sizeof num)
+			return TOP;
+		eng_fold(num, v->s, v->len);
+		return g_one(g, false, field, num, v->len);
 	}
 	if (v->type == RULES_V_INT && it->op == RULES_OP_EQ) {
 		int k = snprintf(num, sizeof num, "%lld", (long long)v->i);

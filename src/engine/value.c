@@ -665,6 +665,8 @@ static bool scalar_match(const vctx *x, uint32_t k, const core_field *f, bool ke
 		return eng_scalar_text(f, buf, &t, &tn) && str_match(x->s, it, v, &x->ei->vals[k], t, tn, keyword);
 	case RULES_V_INT:
 	case RULES_V_FLOAT:
+		if (keyword) /* full-text search: the number as written, anywhere */
+			return eng_scalar_text(f, buf, &t, &tn) && find_lit(t, tn, v->s, v->len, false);
 		if (f->type == CORE_T_BOOL)
 			return false;
 		return field_number(f, &i, &d, &isint) && num_cmp(it->op, i, d, isint, v);
