@@ -8,6 +8,7 @@
  * is not between two empty results). Also checks engine facts a user relies
  * on: every rule compiles, Vectorscan takes most regular expressions. */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,81 @@ static void walk(cmp *c, const char *dir, int depth)
 	closedir(d);
 }
 
+/* ---- one engine, several threads ------------------------------------------- */
+#define MT_EVENTS 1500u
+
+typedef struct mt {
+	const engine *e;
+	engine_scratch *s;
+	const char *path;
+	uint64_t sum, events; /* a checksum of (event number, matched rule) pairs */
+} mt;
+
+static int mt_batch(void *ud, core_event *ev, size_t n)
+{
+	mt *m = ud;
+	for (size_t i = 0; i < n && m->events < MT_EVENTS; i++) {
+		const uint32_t *r;
+		int k = engine_match(m->e, m->s, &ev[i], &r);
+		for (int j = 0; j < k; j++)
+			m->sum += (m->events + 1) * 2654435761u ^ r[j];
+		m->events++;
+	}
+	return 0;
+}
+
+static void *mt_run(void *arg)
+{
+	mt *m = arg;
+	core_err err;
+	const char *member;
+	io_input *in = io_open(m->path, &err);
+	while (in && io_next(in, &member, &err) == 1 && m->events < MT_EVENTS) {
+		parse_options o = {.on_batch = mt_batch, .on_error = on_error, .ud = m};
+		parse_stream *ps = parse_stream_new(&o, &err);
+		char buf[65536];
+		ssize_t got;
+		while (ps && m->events < MT_EVENTS && (got = io_read(in, buf, sizeof buf, &err)) > 0)
+			parse_stream_feed(ps, buf, (size_t)got);
+		if (ps)
+			parse_stream_finish(ps);
+		parse_stream_free(ps);
+	}
+	io_close(in);
+	return NULL;
+}
+
+/* The same events matched by one thread, then by two threads at once that
+ * share the engine: every thread must get the same matches. */
+static bool threads_agree(const engine *e, const char *shared)
+{
+	char path[1024];
+	mt one = {.e = e, .path = path}, two[2] = {{.e = e, .path = path}, {.e = e, .path = path}};
+	pthread_t th[2];
+	bool ok;
+
+	snprintf(path, sizeof path, "%s/otrf/bench-200k.jsonl.gz", shared);
+	one.s = engine_scratch_new(e);
+	two[0].s = engine_scratch_new(e);
+	two[1].s = engine_scratch_new(e);
+	if (!one.s || !two[0].s || !two[1].s)
+		return false;
+	mt_run(&one);
+	for (int t = 0; t < 2; t++)
+		pthread_create(&th[t], NULL, mt_run, &two[t]);
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	ok = one.events == MT_EVENTS && one.sum != 0 && two[0].sum == one.sum && two[1].sum == one.sum &&
+	     two[0].events == MT_EVENTS && two[1].events == MT_EVENTS;
+	if (!ok)
+		printf("# one thread: %llu events, sum %llx; two: %llx, %llx\n", (unsigned long long)one.events,
+		       (unsigned long long)one.sum, (unsigned long long)two[0].sum, (unsigned long long)two[1].sum);
+	engine_scratch_free(one.s);
+	engine_scratch_free(two[0].s);
+	engine_scratch_free(two[1].s);
+	return ok;
+}
+
 int main(void)
 {
 	const char *shared = getenv("HISN_SHARED");
@@ -157,6 +233,8 @@ int main(void)
 	engine_scratch_stats(c.ss, &st2);
 	TAP_OK(st.candidates * 10 < st2.candidates, "the prefilter evaluates far fewer rules (%llu vs %llu)",
 	       (unsigned long long)st.candidates, (unsigned long long)st2.candidates);
+	TAP_OK(threads_agree(fast, shared), "two threads sharing the engine (a scratch each) match what one "
+	       "thread matches");
 	engine_scratch_free(c.sf);
 	engine_scratch_free(c.ss);
 	engine_free(fast);
