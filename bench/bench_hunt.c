@@ -16,6 +16,7 @@
 #include "engine/engine.h"
 #include "io/io.h"
 #include "parse/parse.h"
+#include "slurp.h"
 
 typedef struct run {
 	const engine *e;
@@ -48,32 +49,6 @@ static void on_error(void *ud, const core_err *e)
 	fprintf(stderr, "bench_hunt: offset %zu: %s\n", e->offset, e->msg);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	core_err err;
-	const char *name;
-	io_input *in = io_open(path, &err);
-	core_buf b;
-
-	core_buf_init(&b, 0);
-	if (!in) {
-		fprintf(stderr, "bench_hunt: %s: %s\n", path, err.msg);
-		return NULL;
-	}
-	while (io_next(in, &name, &err) == 1) {
-		for (;;) {
-			if (core_buf_reserve(&b, 1 << 20) != 0)
-				break;
-			ssize_t got = io_read(in, b.data + b.len, 1 << 20, &err);
-			if (got <= 0)
-				break;
-			b.len += (size_t)got;
-		}
-	}
-	io_close(in);
-	*len = b.len;
-	return b.data;
-}
 
 static double secs_since(int64_t t0)
 {
@@ -146,7 +121,7 @@ int main(int argc, char **argv)
 	       info.rules, info.unrouted, info.failed, info.instances, info.gated, info.always, info.literals,
 	       info.re_hs, info.re_pcre, info.filters);
 	size_t len = 0;
-	char *data = slurp(argv[optind], &len);
+	char *data = bench_slurp("bench_hunt", argv[optind], &len);
 	if (!data)
 		return 1;
 	run r = {.e = e, .s = engine_scratch_new(e), .counts = calloc(set->nrules + 1, sizeof(uint64_t))};

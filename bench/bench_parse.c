@@ -11,6 +11,7 @@
 
 #include "io/io.h"
 #include "parse/parse.h"
+#include "slurp.h"
 
 static int on_batch(void *ud, core_event *ev, size_t n)
 {
@@ -29,32 +30,6 @@ static void on_error(void *ud, const core_err *e)
 	fprintf(stderr, "bench_parse: offset %zu: %s\n", e->offset, e->msg);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	core_err err;
-	const char *name;
-	io_input *in = io_open(path, &err);
-	core_buf b;
-
-	core_buf_init(&b, 0);
-	if (!in) {
-		fprintf(stderr, "bench_parse: %s: %s\n", path, err.msg);
-		return NULL;
-	}
-	while (io_next(in, &name, &err) == 1) {
-		for (;;) {
-			if (core_buf_reserve(&b, 1 << 20) != 0)
-				break;
-			ssize_t got = io_read(in, b.data + b.len, 1 << 20, &err);
-			if (got <= 0)
-				break;
-			b.len += (size_t)got;
-		}
-	}
-	io_close(in);
-	*len = b.len;
-	return b.data;
-}
 
 int main(int argc, char **argv)
 {
@@ -77,7 +52,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	size_t len = 0;
-	char *data = slurp(argv[optind], &len);
+	char *data = bench_slurp("bench_parse", argv[optind], &len);
 	if (!data)
 		return 1;
 	double best = 1e30;

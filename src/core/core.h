@@ -202,6 +202,11 @@ int core_event_hoist(core_event *ev, uint32_t idx);
  * while keeping it for lookups; a container left without visible children is
  * hidden too, upwards. */
 void core_event_hide(core_event *ev, uint32_t idx, uint32_t parent);
+/* The index of the next direct child of field idx after field `after` (start
+ * with after = idx), or UINT32_MAX when there is none: children come after
+ * their parent, not always next to it. For arrays, whose elements are
+ * matched one by one. */
+uint32_t core_event_next_child(const core_event *ev, uint32_t idx, uint32_t after);
 /* Index of field ptr inside ev. */
 static inline uint32_t core_event_idx(const core_event *ev, const core_field *f)
 {

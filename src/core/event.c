@@ -473,3 +473,11 @@ void core_batch_reset(core_batch *b)
 	b->n = 0;
 	core_arena_reset(b->arena);
 }
+
+uint32_t core_event_next_child(const core_event *ev, uint32_t idx, uint32_t after)
+{
+	for (uint32_t j = after + 1; j < ev->n; j++)
+		if (ev->f[j].parent == idx)
+			return j;
+	return UINT32_MAX;
+}

@@ -514,7 +514,7 @@ int corr_flush(corr_state *c, corr_emit_fn emit, void *eud)
 	for (int pass = 0; pass < CORR_MAX_DEPTH && c->ghead; pass++)
 		for (size_t k = 0; k < c->ncc; k++) {
 			corr_cc *cc = &c->cc[k];
-			for (size_t todo = cc->ngroups; todo > 0 && cc->lru_tail; todo--) {
+			for (size_t left = cc->ngroups; left > 0 && cc->lru_tail; left--) {
 				corr_group *g = cc->lru_tail;
 				pend p = {0};
 				int rc = close_window(cc, g, &p);

@@ -153,7 +153,8 @@ struct engine_scratch {
 	uint32_t *srcs;       /* routed sources of the current event */
 	uint32_t nsrcs;
 	uint32_t gen;         /* current event's stamp */
-	uint32_t *inst_stamp, *atom_stamp, *rule_stamp, *slot_stamp;
+	uint32_t *inst_stamp, *atom_stamp, *rule_stamp;
+	uint32_t *slot_stamp; /* per slot: its equality lookup is done for this event */
 	uint32_t *mask_stamp; /* per instance: mask is valid for this event */
 	uint8_t *mask;        /* per instance: clauses of its gate hit so far */
 	uint8_t *memo;        /* per search of the prog being evaluated */

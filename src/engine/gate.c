@@ -392,7 +392,7 @@ static int slot_of(eng_gatebuild *g, core_name name, uint32_t *slot)
 
 static int atom_of(eng_gatebuild *g, const gatom *a, uint32_t *atom)
 {
-	uint32_t slot, id;
+	uint32_t slot, id, lit = UINT32_MAX;
 	int rc = slot_of(g, a->field, &slot);
 	if (rc)
 		return rc;
@@ -402,7 +402,6 @@ static int atom_of(eng_gatebuild *g, const gatom *a, uint32_t *atom)
 	if (a->eq) {
 		rc = eng_smap_put(&g->eqmap, slot, text, a->len, g->natoms, &id);
 	} else {
-		uint32_t lit;
 		bool kw = a->field == ENG_KW_NAME;
 		if ((rc = eng_smap_put(&g->litmap, kw, text, a->len, g->nlits, &lit)) != 0)
 			return rc;
@@ -414,16 +413,13 @@ static int atom_of(eng_gatebuild *g, const gatom *a, uint32_t *atom)
 		rc = eng_smap_put(&g->scanmap, slot, text, a->len, g->natoms, &id);
 		if (rc == 0 && id == g->natoms)
 			g->lits[lit].natoms++;
-		if (rc == 0)
-			g->atom_lit_tmp = lit;
 	}
 	if (rc)
 		return rc;
 	if (id == g->natoms) {
 		if (core_grow((void **)&g->atoms, &g->capatoms, g->natoms, sizeof *g->atoms, 256))
 			return CORE_ENOMEM;
-		g->atoms[g->natoms++] = (eng_atomb){.slot = slot, .eq = a->eq,
-						    .lit = a->eq ? UINT32_MAX : g->atom_lit_tmp};
+		g->atoms[g->natoms++] = (eng_atomb){.slot = slot, .eq = a->eq, .lit = lit};
 	}
 	*atom = id;
 	return 0;

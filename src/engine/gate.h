@@ -48,7 +48,6 @@ typedef struct eng_gatebuild {
 	uint32_t natoms;
 	eng_pair *pairs;
 	size_t cappairs, npairs;
-	uint32_t atom_lit_tmp;
 } eng_gatebuild;
 
 int eng_gate_begin(eng_gatebuild *g, engine *e);

@@ -32,15 +32,16 @@ engine_scratch *engine_scratch_new(const engine *e)
 	s->mask = calloc((size_t)e->ninsts + 1, sizeof *s->mask);
 	s->atom_stamp = calloc((size_t)e->natoms + 1, sizeof *s->atom_stamp);
 	s->rule_stamp = calloc(e->set->nrules + 1, sizeof *s->rule_stamp);
-	s->slot_stamp = calloc((size_t)e->nslots * 2 + 1, sizeof *s->slot_stamp);
+	s->slot_stamp = calloc((size_t)e->nslots + 1, sizeof *s->slot_stamp);
 	s->cand = calloc((size_t)e->ninsts + 1, sizeof *s->cand);
 	s->out = calloc(e->set->nrules + 1, sizeof *s->out);
 	s->memo = calloc(max_searches(e) + 1, sizeof *s->memo);
 	s->eqbuf = malloc((size_t)e->eq_maxlen + 64);
 	s->md = pcre2_match_data_create(1, NULL);
 	s->mctx = pcre2_match_context_create(NULL);
-	if (!s->lcarena || !s->bits || !s->srcs || !s->inst_stamp || !s->mask_stamp || !s->mask || !s->atom_stamp || !s->rule_stamp || !s->slot_stamp ||
-	    !s->cand || !s->out || !s->memo || !s->eqbuf || !s->md || !s->mctx)
+	if (!s->lcarena || !s->bits || !s->srcs || !s->inst_stamp || !s->mask_stamp || !s->mask ||
+	    !s->atom_stamp || !s->rule_stamp || !s->slot_stamp || !s->cand || !s->out || !s->memo ||
+	    !s->eqbuf || !s->md || !s->mctx)
 		goto fail;
 	/* hostile input must not make a backtracking expression run for ever */
 	pcre2_set_match_limit(s->mctx, 1000000);
@@ -91,7 +92,7 @@ static void next_gen(engine_scratch *s)
 	memset(s->mask_stamp, 0, ((size_t)e->ninsts + 1) * sizeof *s->mask_stamp);
 	memset(s->atom_stamp, 0, ((size_t)e->natoms + 1) * sizeof *s->atom_stamp);
 	memset(s->rule_stamp, 0, (e->set->nrules + 1) * sizeof *s->rule_stamp);
-	memset(s->slot_stamp, 0, ((size_t)e->nslots * 2 + 1) * sizeof *s->slot_stamp);
+	memset(s->slot_stamp, 0, ((size_t)e->nslots + 1) * sizeof *s->slot_stamp);
 	s->lc_gen = 0;
 	s->gen = 1;
 }
@@ -201,15 +202,10 @@ static int add_field_segs(engine_scratch *s, const core_event *ev, const core_fi
 	if (f->type != CORE_T_ARRAY)
 		return add_scalar_seg(s, f, slot);
 	uint32_t idx = core_event_idx(ev, f);
-	for (uint32_t j = idx + 1; j < ev->n; j++) {
-		const core_field *c = &ev->f[j];
-		if (c->parent == CORE_NO_PARENT || c->parent < idx)
-			break;
-		if (c->parent == idx) {
-			int rc = add_scalar_seg(s, c, slot);
-			if (rc)
-				return rc;
-		}
+	for (uint32_t j = core_event_next_child(ev, idx, idx); j != UINT32_MAX; j = core_event_next_child(ev, idx, j)) {
+		int rc = add_scalar_seg(s, &ev->f[j], slot);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -338,9 +334,9 @@ static void equalities(const engine *e, engine_scratch *s, const core_event *ev)
 		const eng_source *src = &e->sources[s->srcs[k]];
 		for (uint32_t i = 0; i < src->neq; i++) {
 			uint32_t sl = src->eq_slots[i];
-			if (s->slot_stamp[sl * 2 + 1] == s->gen)
+			if (s->slot_stamp[sl] == s->gen)
 				continue;
-			s->slot_stamp[sl * 2 + 1] = s->gen;
+			s->slot_stamp[sl] = s->gen;
 			const core_field *f = core_event_get(ev, e->slots[sl]);
 			if (!f)
 				continue;
@@ -349,13 +345,9 @@ static void equalities(const engine *e, engine_scratch *s, const core_event *ev)
 				continue;
 			}
 			uint32_t idx = core_event_idx(ev, f);
-			for (uint32_t j = idx + 1; j < ev->n; j++) {
-				const core_field *c = &ev->f[j];
-				if (c->parent == CORE_NO_PARENT || c->parent < idx)
-					break;
-				if (c->parent == idx)
-					eq_lookup(e, s, sl, c);
-			}
+			for (uint32_t j = core_event_next_child(ev, idx, idx); j != UINT32_MAX;
+			     j = core_event_next_child(ev, idx, j))
+				eq_lookup(e, s, sl, &ev->f[j]);
 		}
 	}
 }

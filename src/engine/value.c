@@ -692,12 +692,9 @@ static bool field_match(const vctx *x, uint32_t k, const core_field *f)
 		return f->type != CORE_T_OBJECT && scalar_match(x, k, f, false);
 	const core_event *ev = x->ev;
 	uint32_t idx = core_event_idx(ev, f);
-	for (uint32_t j = idx + 1; j < ev->n; j++) {
+	for (uint32_t j = core_event_next_child(ev, idx, idx); j != UINT32_MAX; j = core_event_next_child(ev, idx, j)) {
 		const core_field *c = &ev->f[j];
-		if (c->parent == CORE_NO_PARENT || c->parent < idx)
-			break;
-		if (c->parent == idx && c->type != CORE_T_ARRAY && c->type != CORE_T_OBJECT &&
-		    scalar_match(x, k, c, false))
+		if (c->type != CORE_T_ARRAY && c->type != CORE_T_OBJECT && scalar_match(x, k, c, false))
 			return true;
 	}
 	return false;

@@ -856,9 +856,8 @@ static void mark_field(const rules_ls_map *m, const core_event *ev, uint32_t p, 
 		return;
 	}
 	uint32_t idx = core_event_idx(ev, f); /* an array matches by any element */
-	for (uint32_t j = idx + 1; j < ev->n; j++)
-		if (ev->f[j].parent == idx)
-			mark_scalar(m, p, &ev->f[j], x);
+	for (uint32_t j = core_event_next_child(ev, idx, idx); j != UINT32_MAX; j = core_event_next_child(ev, idx, j))
+		mark_scalar(m, p, &ev->f[j], x);
 }
 
 static bool src_matches(const ls_src *s, const core_event *ev, const ls_eval *x)

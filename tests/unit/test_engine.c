@@ -52,27 +52,31 @@ static void on_error(void *ud, const core_err *e)
 	(void)ud, (void)e;
 }
 
-static void run_file(cmp *c, const char *path, uint64_t limit)
+/* Parses every member of path into fn(ud, ...) until *done reaches limit. */
+static void feed_file(const char *path, parse_batch_fn fn, void *ud, const uint64_t *done, uint64_t limit)
 {
 	core_err err;
 	const char *member;
 	io_input *in = io_open(path, &err);
-	if (!in)
-		return;
-	c->name = path;
-	c->limit = c->events + limit;
-	while (io_next(in, &member, &err) == 1 && c->events < c->limit) {
-		parse_options o = {.on_batch = on_batch, .on_error = on_error, .ud = c};
+	while (in && io_next(in, &member, &err) == 1 && *done < limit) {
+		parse_options o = {.on_batch = fn, .on_error = on_error, .ud = ud};
 		parse_stream *ps = parse_stream_new(&o, &err);
 		char buf[65536];
 		ssize_t got;
-		while (ps && c->events < c->limit && (got = io_read(in, buf, sizeof buf, &err)) > 0)
+		while (ps && *done < limit && (got = io_read(in, buf, sizeof buf, &err)) > 0)
 			parse_stream_feed(ps, buf, (size_t)got);
 		if (ps)
 			parse_stream_finish(ps);
 		parse_stream_free(ps);
 	}
 	io_close(in);
+}
+
+static void run_file(cmp *c, const char *path, uint64_t limit)
+{
+	c->name = path;
+	c->limit = c->events + limit;
+	feed_file(path, on_batch, c, &c->events, c->limit);
 }
 
 /* Every *.json under dir (the regression events). */
@@ -125,21 +129,7 @@ static int mt_batch(void *ud, core_event *ev, size_t n)
 static void *mt_run(void *arg)
 {
 	mt *m = arg;
-	core_err err;
-	const char *member;
-	io_input *in = io_open(m->path, &err);
-	while (in && io_next(in, &member, &err) == 1 && m->events < MT_EVENTS) {
-		parse_options o = {.on_batch = mt_batch, .on_error = on_error, .ud = m};
-		parse_stream *ps = parse_stream_new(&o, &err);
-		char buf[65536];
-		ssize_t got;
-		while (ps && m->events < MT_EVENTS && (got = io_read(in, buf, sizeof buf, &err)) > 0)
-			parse_stream_feed(ps, buf, (size_t)got);
-		if (ps)
-			parse_stream_finish(ps);
-		parse_stream_free(ps);
-	}
-	io_close(in);
+	feed_file(m->path, mt_batch, m, &m->events, MT_EVENTS);
 	return NULL;
 }
 
