@@ -187,6 +187,14 @@ typedef struct rejobs {
 	bool use_hs;
 } rejobs;
 
+static bool routable(const engine *e, const eng_prog *p)
+{
+	for (uint32_t src = 0; src < e->nsources; src++)
+		if (rules_ls_applies(e->ls, src, &p->r->logsource))
+			return true;
+	return false;
+}
+
 static void re_job(void *ctx, size_t i)
 {
 	rejobs *js = ctx;
@@ -201,7 +209,11 @@ static int compile_res(bld *b)
 	size_t n = 0, cap = 0;
 	int rc = 0;
 
-	for (uint32_t p = 0; p < e->nprogs; p++)
+	for (uint32_t p = 0; p < e->nprogs; p++) {
+		/* a rule no source gives the logsource of never runs: nothing to
+		 * compile (its instances are never made) */
+		if (p < b->nrules && !routable(e, &e->progs[p]))
+			continue;
 		for (uint32_t k = 0; k < e->progs[p].nitems; k++) {
 			const eng_item *ei = &e->progs[p].items[k];
 			for (uint32_t v = 0; v < ei->it->nvalues; v++) {
@@ -215,6 +227,7 @@ static int compile_res(bld *b)
 						    .flags = ei->it->re_flags, .prog = p};
 			}
 		}
+	}
 	if ((rc = eng_parallel(n, re_job, &js)) != 0)
 		goto out;
 	for (size_t i = 0; i < n && rc == 0; i++) {
