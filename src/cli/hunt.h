@@ -57,8 +57,6 @@ typedef struct hunt {
 	bool bar_shown;
 } hunt;
 
-/* hunt_out.c */
-int cli_hunt_json_str(core_buf *b, const char *s, size_t n);
 int cli_hunt_bodies(hunt *h);
 int cli_hunt_match_json(hunt *h, uint32_t rule, const core_event *ev);
 int cli_hunt_emit(void *ud, const corr_result *r);

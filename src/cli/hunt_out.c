@@ -12,40 +12,9 @@
 /* ---- JSON ------------------------------------------------------------------------- */
 /* Appends s[0..n) as a JSON string; bytes that are not valid UTF-8 become
  * U+FFFD so that the line is always valid JSON. */
-int cli_hunt_json_str(core_buf *b, const char *s, size_t n)
-{
-	core_buf fix;
-	yyjson_mut_val v;
-	size_t len = 0;
-	char *t;
-	int rc = 0;
-
-	core_buf_init(&fix, 0);
-	if (!s)
-		s = "", n = 0;
-	if (core_utf8_invalid(s, n) < n) {
-		while (rc == 0) {
-			size_t ok = core_utf8_invalid(s, n);
-			rc = core_buf_add(&fix, s, ok);
-			if (ok == n)
-				break;
-			if (rc == 0)
-				rc = core_buf_add(&fix, "\xEF\xBF\xBD", 3);
-			s += ok + 1, n -= ok + 1;
-		}
-		s = fix.data ? fix.data : "", n = fix.len;
-	}
-	yyjson_mut_set_strn(&v, s, n);
-	t = rc ? NULL : yyjson_mut_val_write(&v, 0, &len);
-	rc = t ? core_buf_add(b, t, len) : CORE_ENOMEM;
-	free(t);
-	core_buf_free(&fix);
-	return rc;
-}
-
 static int str_or_null(core_buf *b, const char *s)
 {
-	return s ? cli_hunt_json_str(b, s, strlen(s)) : core_buf_add(b, "null", 4);
+	return s ? core_json_str(b, s, strlen(s)) : core_buf_add(b, "null", 4);
 }
 
 static int ts_json(core_buf *b, int64_t ts)
@@ -105,7 +74,7 @@ static int file_json(hunt *h)
 
 	h->tmp.len = 0;
 	rc = core_buf_printf(&h->tmp, "%s%s%s", in->input, zip ? "!" : "", zip ? in->member : "");
-	return rc ? rc : cli_hunt_json_str(&h->file, h->tmp.data, h->tmp.len);
+	return rc ? rc : core_json_str(&h->file, h->tmp.data, h->tmp.len);
 }
 
 int cli_hunt_match_json(hunt *h, uint32_t rule, const core_event *ev)

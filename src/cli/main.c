@@ -15,6 +15,9 @@ static const struct {
 	{"parse", cli_parse_main, "read logs (files, stdin, .gz, .zst, .zip) and print normalized events as JSON lines"},
 	{"hunt", cli_hunt_main, "match logs against Sigma rules and correlations ('hisn hunt --rules PATH FILE|DIR...')"},
 	{"rules", cli_rules_main, "check Sigma rules, correlations and filters ('hisn rules check PATH...')"},
+#ifdef HISN_SERVER_READY
+	{"server", cli_server_main, "run the server: syslog/RELP/HTTPS ingest, real-time detection, storage, API"},
+#endif
 };
 
 static void usage(FILE *out)

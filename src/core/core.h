@@ -277,6 +277,9 @@ enum {
  * first, then every field as nested objects in field order. Returns 0 or a
  * negative code. */
 int core_event_to_json(const core_event *ev, core_buf *out, unsigned flags);
+/* Appends s[0..n) as a JSON string (quoted, escaped; invalid UTF-8 bytes become
+ * U+FFFD). s may be NULL (the empty string). Returns 0 or CORE_ENOMEM. */
+int core_json_str(core_buf *b, const char *s, size_t n);
 
 /* ---- small text helpers shared by parsers ------------------------------------- */
 /* Parses a decimal integer with optional sign from s[0..n); rejects overflow and

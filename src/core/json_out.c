@@ -212,3 +212,34 @@ int core_event_to_json(const core_event *ev, core_buf *out, unsigned flags)
 out:
 	return rc;
 }
+
+int core_json_str(core_buf *b, const char *s, size_t n)
+{
+	core_buf fix;
+	yyjson_mut_val v;
+	size_t len = 0;
+	char *t;
+	int rc = 0;
+
+	core_buf_init(&fix, 0);
+	if (!s)
+		s = "", n = 0;
+	if (core_utf8_invalid(s, n) < n) {
+		while (rc == 0) {
+			size_t ok = core_utf8_invalid(s, n);
+			rc = core_buf_add(&fix, s, ok);
+			if (ok == n)
+				break;
+			if (rc == 0)
+				rc = core_buf_add(&fix, "\xEF\xBF\xBD", 3);
+			s += ok + 1, n -= ok + 1;
+		}
+		s = fix.data ? fix.data : "", n = fix.len;
+	}
+	yyjson_mut_set_strn(&v, s, n);
+	t = rc ? NULL : yyjson_mut_val_write(&v, 0, &len);
+	rc = t ? core_buf_add(b, t, len) : CORE_ENOMEM;
+	free(t);
+	core_buf_free(&fix);
+	return rc;
+}

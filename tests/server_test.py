@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `hisn server`, printed as TAP.
+
+A real server (its own data folder under /tmp, every port picked by the
+kernel), real clients: logger (UDP and TCP, octet-counted), curl for the
+HTTPS API, a raw socket for a burst before SIGTERM. Usage:
+  server_test.py HISN SOURCE_ROOT
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HISN, ROOT = sys.argv[1], sys.argv[2]
+results = []
+
+
+def check(ok, name, detail=''):
+    results.append(bool(ok))
+    print(('ok' if ok else 'not ok') + f' {len(results)} - {name}')
+    if not ok and detail:
+        for line in str(detail).splitlines()[:20]:
+            print('#   ' + line)
+    sys.stdout.flush()
+    return ok
+
+
+class Server:
+    def __init__(self, data, *extra):
+        self.data = data
+        self.args = [HISN, 'server', '--data', data,
+                     '--syslog', 'udp://127.0.0.1:0,tcp://127.0.0.1:0',
+                     '--relp', '127.0.0.1:0', '--http', 'https://127.0.0.1:0'] + list(extra)
+        self.log = []
+        self.proc = subprocess.Popen(self.args, stderr=subprocess.PIPE, text=True)
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.ready.wait(60)
+        self.ports = {}
+        for line in self.log:
+            m = re.search(r'listening: (\w+)://127\.0\.0\.1:(\d+)', line)
+            if m:
+                self.ports[m.group(1)] = int(m.group(2))
+        self.base = f"https://127.0.0.1:{self.ports.get('https', 0)}"
+        self.token = None
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip('\n'))
+            if ' ready (' in line or 'cannot start' in line:
+                self.ready.set()
+        self.ready.set()
+
+    def text(self):
+        return '\n'.join(self.log)
+
+    def curl(self, method, path, body=None, token=True, headers=(), cookies=None):
+        cmd = ['curl', '-sk', '-o', '-', '-w', '\n%{http_code}', '-X', method, self.base + path]
+        if token and self.token:
+            cmd += ['-H', 'Authorization: Bearer ' + self.token]
+        for h in headers:
+            cmd += ['-H', h]
+        if cookies:
+            cmd += ['-b', cookies, '-c', cookies]
+        if body is not None:
+            cmd += ['--data-binary', '@-']
+        r = subprocess.run(cmd, input=(body if isinstance(body, bytes) else (body or '').encode()),
+                           capture_output=True, timeout=60)
+        out = r.stdout.decode(errors='replace')
+        text, _, code = out.rpartition('\n')
+        return int(code or 0), text
+
+    def json(self, method, path, body=None, **kw):
+        code, text = self.curl(method, path, body, **kw)
+        try:
+            return code, json.loads(text) if text else None
+        except ValueError:
+            return code, text
+
+    def stop(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+
+
+def login(s, tmp):
+    pw_file = os.path.join(s.data, 'initial-admin-password')
+    pw = open(pw_file).read().strip()
+    jar = os.path.join(tmp, 'cookies')
+    code, me = s.json('POST', '/api/v1/auth/login', json.dumps({'username': 'admin', 'password': pw}),
+                      token=False, cookies=jar)
+    csrf = me.get('csrf_token') if isinstance(me, dict) else None
+    code2, tok = s.json('POST', '/api/v1/tokens', json.dumps({'name': 'tests'}), token=False,
+                        cookies=jar, headers=['X-CSRF-Token: ' + str(csrf), 'Content-Type: application/json'])
+    secret = tok.get('token') if isinstance(tok, dict) else None
+    return code, oct(os.stat(pw_file).st_mode & 0o777), code2, secret
+
+
+def wait_for(fn, timeout):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        r = fn()
+        if r:
+            return r, time.monotonic() - t0
+        time.sleep(0.02)
+    return None, time.monotonic() - t0
+
+
+def alerts_of(s, title):
+    code, body = s.json('GET', '/api/v1/alerts?limit=1000')
+    if code != 200 or not isinstance(body, dict):
+        return None
+    return [a for a in body.get('alerts', []) if a.get('rule_title') == title] or None
+
+
+def logger(args, msg):
+    return subprocess.run(['logger'] + args + [msg], capture_output=True, text=True, timeout=30)
+
+
+def test_first_start(s, tmp):
+    check(s.proc.poll() is None and s.ports.get('tcp') and s.ports.get('https'),
+          'server starts with every listener on a kernel-picked port', s.text())
+    code, mode, code2, secret = login(s, tmp)
+    check(code == 200 and mode == '0o600', 'first admin logs in with the generated password (file 0600)',
+          f'{code} {mode}')
+    check(code2 in (200, 201) and secret, 'an API token is created from the session (with the CSRF token)', code2)
+    s.token = secret
+    code, _ = s.curl('GET', '/api/v1/alerts', token=False)
+    check(code == 401, 'no access to alerts without credentials', code)
+
+
+def test_alert_within_a_second(s):
+    host = 'web-tcp-01'
+    t0 = time.monotonic()
+    r = logger(['--tcp', '--octet-count', '-n', '127.0.0.1', '-P', str(s.ports['tcp']), '-t', 'useradd',
+                '--id=4242', '-p', 'authpriv.info', '--rfc3164'],
+               'new user: name=mallory, UID=1001, GID=1001, home=/home/mallory, shell=/bin/bash, from=/dev/pts/0')
+    found, _ = wait_for(lambda: alerts_of(s, 'New local user created'), 5)
+    elapsed = time.monotonic() - t0
+    check(r.returncode == 0 and found and elapsed < 1.0,
+          f'a logger line over TCP that matches a default rule is an alert through the API within 1 s ({elapsed:.3f} s)',
+          (r.stderr, found, elapsed))
+    a = found[0] if found else {}
+    check(a.get('author') == 'hisn project' and 'attack.t1136.001' in (a.get('tags') or [])
+          and a.get('level') == 'low' and a.get('event_ids'),
+          'the alert carries the rule author, ATT&CK tags, level and the event id', a)
+    ev_id = (a.get('event_ids') or [0])[0]
+    code, ev = s.json('GET', f'/api/v1/events/{ev_id}')
+    check(code == 200 and 'mallory' in json.dumps(ev), 'the alert\'s event is stored and readable by id', (code, ev))
+    logger(['--tcp', '--octet-count', '-n', '127.0.0.1', '-P', str(s.ports['tcp']), '-t', 'useradd',
+            '--id=4243', '-p', 'authpriv.info', '--rfc3164'],
+           'new user: name=mallory2, UID=1002, GID=1002, home=/home/mallory2, shell=/bin/bash, from=/dev/pts/0')
+    grown, _ = wait_for(lambda: [x for x in (alerts_of(s, 'New local user created') or []) if x.get('count') == 2], 5)
+    check(grown and len(alerts_of(s, 'New local user created')) == 1,
+          'a repeated alert of the same rule and host is grouped with a count', alerts_of(s, 'New local user created'))
+
+
+def test_udp_and_search(s):
+    word = 'zebra%d' % os.getpid()
+    logger(['-d', '-n', '127.0.0.1', '-P', str(s.ports['udp']), '-t', 'app'], f'hello {word} from udp')
+    found, _ = wait_for(lambda: (lambda r: r[1].get('events') if r[0] == 200 and isinstance(r[1], dict) else None)(
+        s.json('GET', f'/api/v1/events?q={word}')), 5)
+    check(found and word in json.dumps(found[0]), 'a UDP syslog line is stored and found by full-text search', found)
+
+
+def test_ingest(s):
+    word = 'ingestword%d' % os.getpid()
+    lines = '\n'.join(json.dumps({'@timestamp': '2026-11-28T05:00:0%dZ' % i, 'message': f'{word} {i}',
+                                  'host': {'name': 'api-host'}}) for i in range(3)) + '\n'
+    code, body = s.json('POST', '/api/v1/ingest', lines, headers=['Content-Type: application/x-ndjson'])
+    code2, found = s.json('GET', f'/api/v1/events?q={word}')
+    n = len(found.get('events', [])) if isinstance(found, dict) else -1
+    check(code == 200 and isinstance(body, dict) and body.get('accepted') == 3 and n == 3,
+          'POST /ingest answers after the events are stored (all 3 searchable at once)', (code, body, n))
+    code, body = s.json('POST', '/api/v1/ingest', '{"message": "fine"}\n{"message": broken}\n',
+                        headers=['Content-Type: application/x-ndjson'])
+    code2, found = s.json('GET', '/api/v1/events?q=fine')
+    check(code == 400 and 'offset' in json.dumps(body) and not (found or {}).get('events'),
+          'a body with a malformed document is refused whole (400, byte offset, nothing stored)', (code, body, found))
+
+
+def test_metrics(s):
+    code, text = s.curl('GET', '/metrics')
+    tcp = f'hisn_events_received_total{{input="tcp://127.0.0.1:{s.ports["tcp"]}"}}'
+    m = re.search(re.escape(tcp) + r' (\d+)', text)
+    check(code == 200 and m and int(m.group(1)) >= 2 and 'hisn_rule_matches_total{' in text
+          and 'hisn_ingest_to_alert_seconds_bucket' in text and 'hisn_queue_depth' in text,
+          '/metrics: events per input, matches per rule, latency histogram, queue depths', text[:2000])
+
+
+def test_reload(s, rules_dir):
+    rule = """title: Test reload canary
+id: 0f0e1d2c-3b4a-4596-8877-66554433aa01
+status: test
+author: hisn tests
+logsource:
+    product: linux
+detection:
+    keywords:
+        - canary-after-reload
+    condition: keywords
+level: high
+"""
+    open(os.path.join(rules_dir, 'canary.yml'), 'w').write(rule)
+    s.proc.send_signal(signal.SIGHUP)
+    ok, _ = wait_for(lambda: any('reload: done' in l for l in s.log), 30)
+    logger(['--tcp', '--octet-count', '-n', '127.0.0.1', '-P', str(s.ports['tcp']), '-t', 'app'],
+           'canary-after-reload here')
+    found, _ = wait_for(lambda: alerts_of(s, 'Test reload canary'), 5)
+    check(ok and found, 'SIGHUP reloads the rules: a rule added to a rules folder fires', s.text()[-800:])
+
+
+def send_burst(port, n):
+    sock = socket.create_connection(('127.0.0.1', port))
+    buf = []
+    for i in range(n):
+        msg = f'<13>Nov 28 05:00:00 burst-host app[1]: burst line {i}'
+        buf.append(f'{len(msg)} {msg}')
+    sock.sendall(''.join(buf).encode())
+    sock.close()
+
+
+def stored_events(s):
+    code, h = s.json('GET', '/api/v1/health')
+    return h.get('store', {}).get('events') if code == 200 and isinstance(h, dict) else None
+
+
+def test_sigterm_flush(s, data, tmp):
+    before = stored_events(s)
+    n = 20000
+    send_burst(s.ports['tcp'], n)
+    rc = s.stop()
+    check(rc == 0 and 'stopped:' in s.text(), 'SIGTERM stops cleanly (exit 0)', (rc, s.text()[-500:]))
+    s2 = Server(data)
+    s2.token = s.token
+    after = stored_events(s2)
+    check(before is not None and after == before + n,
+          f'every record received before SIGTERM is stored ({n} sent)', (before, after))
+    s2.stop()
+
+
+def test_check_config(tmp):
+    good = os.path.join(tmp, 'good.yml')
+    open(good, 'w').write('data: %s\nsyslog:\n  - tcp://127.0.0.1:0\nhttp: https://127.0.0.1:0\n' % tmp)
+    r = subprocess.run([HISN, 'server', '-c', good, '--check-config'], capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0 and 'configuration ok' in r.stderr, '--check-config accepts a good file', r.stderr)
+    bad = os.path.join(tmp, 'bad.yml')
+    open(bad, 'w').write('data: /tmp/x\nsyslgo: tcp://127.0.0.1:514\n')
+    r = subprocess.run([HISN, 'server', '-c', bad, '--check-config'], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 3 and f'{bad}:2:1: unknown setting' in r.stderr,
+          'an unknown setting is refused with FILE:LINE:COL (exit 3)', r.stderr)
+    r = subprocess.run([HISN, 'server', '--syslog', 'tcp://127.0.0.1', '--check-config'],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and 'tcp://127.0.0.1' in r.stderr, 'a listener without a port is refused', r.stderr)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='hisn-server-test-')
+    data = os.path.join(tmp, 'data')
+    rules_dir = os.path.join(tmp, 'rules')
+    os.mkdir(rules_dir)
+    try:
+        test_check_config(tmp)
+        s = Server(data, '--rules', os.path.join(ROOT, 'data', 'rules'), '--rules', rules_dir)
+        try:
+            test_first_start(s, tmp)
+            if s.token:
+                test_alert_within_a_second(s)
+                test_udp_and_search(s)
+                test_ingest(s)
+                test_metrics(s)
+                test_reload(s, rules_dir)
+                test_sigterm_flush(s, data, tmp)
+        finally:
+            if s.proc.poll() is None:
+                s.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f'1..{len(results)}')
+    return 0 if all(results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
