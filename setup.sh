@@ -2,11 +2,14 @@
 # hisn set-up on Debian 12 (or 13): the two commands of the README.
 #
 #   ./setup.sh          install the dependencies (apt-get), build build/hisn,
-#                       and run the main job
+#                       and run the main job: the server, in the foreground,
+#                       on the embedded default (SQLite under ./hisn-data, the
+#                       project's own rules); Ctrl-C stops it cleanly
 #   ./setup.sh test     build and run the whole test suite
 #
-# Other verbs: build (dependencies + build only), fuzz [SECONDS] (build and run
-# every fuzz target), bench (build and run the benchmarks).
+# Other verbs: build (dependencies + build only), demo (parse and hunt a
+# generated sample of Linux logs), fuzz [SECONDS] (build and run every fuzz
+# target), bench (build and run the benchmarks).
 # BUILD_DIR and MESON_ARGS may be set to build another configuration, e.g.
 #   BUILD_DIR=build-asan MESON_ARGS="-Dbuildtype=debug -Db_sanitize=address,undefined" ./setup.sh test
 set -euo pipefail
@@ -25,7 +28,12 @@ build() {
 	ninja -C "$BUILD_DIR"
 }
 
-main_job() {
+server_job() {
+	echo "== $BUILD_DIR/hisn server --data hisn-data  (Ctrl-C stops it; settings: $BUILD_DIR/hisn server --help)"
+	exec "$BUILD_DIR/hisn" server --data hisn-data
+}
+
+demo_job() {
 	local sample="$BUILD_DIR/sample/auth.log" out="$BUILD_DIR/sample/auth.jsonl"
 	mkdir -p "$BUILD_DIR/sample"
 	python3 scripts/gen-sample --lines 2000 --seed 1 > "$sample"
@@ -58,10 +66,11 @@ PY
 }
 
 case "${1:-run}" in
-run) deps; build; main_job ;;
+run) deps; build; server_job ;;
+demo) deps; build; demo_job ;;
 build) deps; build ;;
 test) deps; build; meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 ;;
 fuzz) deps; scripts/fuzz "${2:-60}" ;;
 bench) deps; build; scripts/bench "$BUILD_DIR" ;;
-*) echo "usage: ./setup.sh [run|test|build|fuzz [SECONDS]|bench]" >&2; exit 2 ;;
+*) echo "usage: ./setup.sh [run|test|build|demo|fuzz [SECONDS]|bench]" >&2; exit 2 ;;
 esac

@@ -21,6 +21,7 @@ int cli_parse_main(int argc, char **argv);
 int cli_rules_main(int argc, char **argv);
 int cli_hunt_main(int argc, char **argv);
 int cli_server_main(int argc, char **argv);
+int cli_import_main(int argc, char **argv);
 
 /* ---- reading inputs (input.c), shared by parse and hunt ----------------------
  * An input is a file or "-" (stdin), plain, gzip, zstd or zip; each member goes

@@ -326,20 +326,72 @@ static void clear_default_list(server_config *c, struct fy_node *root)
 	}
 }
 
+static void quiet(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	(void)diag, (void)user, (void)buf, (void)len;
+}
+
+/* Reads the whole file (at most 1 MiB) into b. */
+static int read_file(const char *path, core_buf *b, core_err *err)
+{
+	char chunk[8192];
+	size_t n;
+	int rc = 0;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return core_err_set(err, CORE_EIO, SIZE_MAX, "%s: %s", path, strerror(errno));
+	while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (core_buf_add(b, chunk, n) != 0)
+			rc = core_err_set(err, CORE_ETOOBIG, SIZE_MAX, "%s: larger than 1 MiB", path);
+	if (rc == 0 && ferror(f))
+		rc = core_err_set(err, CORE_EIO, SIZE_MAX, "%s: %s", path, strerror(errno));
+	fclose(f);
+	return rc;
+}
+
+/* The parser's first error as FILE:LINE:COL: message. */
+static int yaml_error(const char *path, struct fy_diag *diag, core_err *err)
+{
+	struct fy_diag_error *e;
+	void *it = NULL;
+	while ((e = fy_diag_errors_iterate(diag, &it)) != NULL && e->type != FYET_ERROR)
+		;
+	if (!e)
+		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "%s: not valid YAML", path);
+	return core_err_set(err, CORE_EINVAL, SIZE_MAX, "%s:%d:%d: YAML: %.120s", path, e->line + 1,
+			    e->column + 1, e->msg ? e->msg : "syntax error");
+}
+
 int server_config_file(server_config *c, const char *path, core_err *err)
 {
-	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET};
-	struct fy_document *d = fy_document_build_from_file(&cfg, path);
+	struct fy_diag_cfg dcfg;
+	struct fy_diag *diag = NULL;
+	struct fy_document *d = NULL;
 	struct fy_node *root;
+	core_buf text;
 	void *it = NULL;
-	int rc = 0;
+	size_t bad;
+	int rc;
 
-	if (!d) {
-		FILE *f = fopen(path, "r");
-		if (!f)
-			return core_err_set(err, CORE_EIO, SIZE_MAX, "%s: %s", path, strerror(errno));
-		fclose(f);
-		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "%s: not valid YAML", path);
+	core_buf_init(&text, 1u << 20);
+	if ((rc = read_file(path, &text, err)) != 0)
+		goto out;
+	if ((bad = core_utf8_invalid(text.data ? text.data : "", text.len)) < text.len) {
+		rc = core_err_set(err, CORE_EINVAL, bad, "%s: byte %zu: invalid UTF-8", path, bad);
+		goto out;
+	}
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL, dcfg.output_fn = quiet, dcfg.colorize = false;
+	if ((diag = fy_diag_create(&dcfg)) == NULL) {
+		rc = core_err_set(err, CORE_ENOMEM, SIZE_MAX, "out of memory");
+		goto out;
+	}
+	fy_diag_set_collect_errors(diag, true);
+	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET, .diag = diag};
+	if ((d = fy_document_build_from_string(&cfg, text.data ? text.data : "", text.len)) == NULL) {
+		rc = yaml_error(path, diag, err);
+		goto out;
 	}
 	root = fy_document_root(d);
 	if (root && fy_node_get_type(root) != FYNT_MAPPING) {
@@ -356,5 +408,8 @@ int server_config_file(server_config *c, const char *path, core_err *err)
 		rc = core_err_set(err, CORE_ENOMEM, SIZE_MAX, "out of memory");
 out:
 	fy_document_destroy(d);
+	if (diag)
+		fy_diag_destroy(diag);
+	core_buf_free(&text);
 	return rc;
 }
