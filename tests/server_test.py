@@ -98,7 +98,7 @@ def login(s, tmp):
     pw = open(pw_file).read().strip()
     jar = os.path.join(tmp, 'cookies')
     code, me = s.json('POST', '/api/v1/auth/login', json.dumps({'username': 'admin', 'password': pw}),
-                      token=False, cookies=jar)
+                      token=False, cookies=jar, headers=['Content-Type: application/json'])
     csrf = me.get('csrf_token') if isinstance(me, dict) else None
     code2, tok = s.json('POST', '/api/v1/tokens', json.dumps({'name': 'tests'}), token=False,
                         cookies=jar, headers=['X-CSRF-Token: ' + str(csrf), 'Content-Type: application/json'])

@@ -70,8 +70,12 @@ typedef struct api_options {
 	const char *data_dir;     /* where tls/ lives */
 	const char *web_root;     /* static files of the web console, or NULL */
 	size_t max_body;          /* bytes; 0: 16 MiB (ingest), other bodies 1 MiB */
-	unsigned threads;         /* 0: 4 */
+	unsigned threads;         /* 0: 4. Every connection has its own thread (at most
+				   * 256); threads bounds the argon2id password checks
+				   * running at once (64 MiB each) and, times max_body,
+				   * the request bodies held in memory at once */
 	int64_t session_ttl_ns;   /* 0: 12 hours */
+	bool metrics_public;      /* GET /metrics without authentication (default false) */
 	store *store;             /* borrowed; outlives the api */
 	api_hooks hooks;
 } api_options;

@@ -16,9 +16,7 @@ static const struct {
 	{"hunt", cli_hunt_main, "match logs against Sigma rules and correlations ('hisn hunt --rules PATH FILE|DIR...')"},
 	{"rules", cli_rules_main, "check Sigma rules, correlations and filters ('hisn rules check PATH...')"},
 	{"import", cli_import_main, "send log files to a running server ('hisn import --server URL --token T FILE...')"},
-#ifdef HISN_SERVER_READY
 	{"server", cli_server_main, "run the server: syslog/RELP/HTTPS ingest, real-time detection, storage, API"},
-#endif
 };
 
 static void usage(FILE *out)

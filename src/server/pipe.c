@@ -497,6 +497,12 @@ static int parse_json(worker *w, srv_rec *rec)
 	rc = rc ? rc : parse_stream_finish(ps);
 	parse_stream_free(ps);
 	if (rc == 0 && w->json_failed) {
+		size_t off = w->json_err.offset < rec->len ? w->json_err.offset : rec->len, line = 1;
+		char msg[sizeof w->json_err.msg];
+		for (size_t i = 0; i < off; i++)
+			line += rec->data[i] == '\n';
+		snprintf(msg, sizeof msg, "%s", w->json_err.msg);
+		core_err_set(&w->json_err, CORE_EPARSE, off, "line %zu (byte offset %zu): %.150s", line, off, msg);
 		atomic_fetch_add(&w->s->parse_errors, 1);
 		o->n = n0, o->nal = nal0, o->text.len = text0;
 		if (rec->wait)
