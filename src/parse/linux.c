@@ -1,5 +1,5 @@
 /* linux.c: program-specific fields of syslog messages on Linux hosts. The
- * message is dispatched on its program name (sshd, sudo, su, the shadow
+ * message is dispatched on its program name (sshd, sudo, su, login, the shadow
  * utilities, cron, systemd, systemd-logind, kernel) or on its own prefix (PAM
  * module lines, Sysmon XML) and matched by fixed prefixes and right-anchored
  * splits: no regex, no copy, no allocation except through the event arena. */
@@ -29,6 +29,19 @@ static size_t digits_at(lx_sv s, size_t i, size_t max)
 	while (j < s.n && j - i < max && core_is_digit(s.p[j]))
 		j++;
 	return j - i;
+}
+
+/* A name in single quotes at the start of s (the opening quote already
+ * eaten): the name, and s moved past the closing quote. */
+static bool quoted(lx_sv *s, lx_sv *out)
+{
+	lx_sv rest;
+
+	*out = upto(*s, '\'', &rest);
+	if (out->n == s->n)
+		return false;
+	*s = rest;
+	return true;
 }
 
 /* ==== sshd ============================================================ */
@@ -381,6 +394,156 @@ static void lx_su(lx_out *o, lx_sv m)
 	lx_str(o, "system.auth.su.tty", tty);
 }
 
+/* ==== login ================================================================ */
+
+/* util-linux: "ROOT LOGIN ON tty1[ FROM host]", "LOGIN ON tty2 BY bob[ FROM
+ * host]", "FAILED LOGIN 1 FROM tty1 FOR bob, Authentication failure", "TOO
+ * MANY LOGIN TRIES (3) FROM host FOR bob, ..."; shadow: "ROOT LOGIN  on
+ * '/dev/tty1'[ from 'host']", "'bob' logged in  on '/dev/tty2'", "FAILED
+ * LOGIN (1) on '/dev/tty1' FOR 'bob', Authentication failure", "TOO MANY
+ * LOGIN TRIES (3) on '/dev/tty1' FOR 'bob'", "ILLEGAL ROOT LOGIN  on
+ * '/dev/ttyS0'", "invalid password for 'bob'  on '/dev/tty1'"; busybox: "root
+ * login on 'tty1'". ROOT LOGIN names no account: it is any account of UID 0. */
+typedef struct login_rec {
+	const char *action, *outcome;
+	lx_sv user, uid, tty, host, count, reason;
+} login_rec;
+
+/* util-linux writes FROM with the remote host when there is one, else with
+ * the terminal: a terminal name starts with one of these. */
+static bool login_is_tty(lx_sv s)
+{
+	static const char *const ttys[] = {"tty", "pts/", "/dev/", "console", "hvc", "xvc",
+					   "vc/", "sclp_line", "3270/"};
+
+	for (size_t i = 0; i < sizeof ttys / sizeof ttys[0]; i++)
+		if (lx_starts(s, ttys[i], strlen(ttys[i])))
+			return true;
+	return false;
+}
+
+/* shadow's " on 'TTY'[ from 'HOST']" (leading blanks skipped); returns the
+ * rest, or false when s does not start so. */
+static bool login_on(lx_sv *s, login_rec *r)
+{
+	lx_sv t = lx_trim(*s);
+
+	if (!LX_EAT(&t, "on '") || !quoted(&t, &r->tty))
+		return false;
+	if (LX_EAT(&t, " from '") && !quoted(&t, &r->host))
+		return false;
+	*s = t;
+	return true;
+}
+
+/* util-linux's "FROM X" value: a terminal or a host. */
+static void login_from(lx_sv v, login_rec *r)
+{
+	if (login_is_tty(v))
+		r->tty = v;
+	else
+		r->host = v;
+}
+
+/* "ON TTY[ FROM HOST]" (util-linux ROOT LOGIN) or shadow's form. */
+static bool login_root(lx_sv m, login_rec *r)
+{
+	lx_sv rest;
+
+	r->uid = lx_sv_make("0", 1);
+	if (LX_EAT(&m, "ON ")) {
+		r->tty = upto(m, ' ', &rest);
+		if (LX_EAT(&rest, "FROM "))
+			r->host = rest;
+		else if (rest.n)
+			return false;
+		return r->tty.n > 0;
+	}
+	return login_on(&m, r) && !m.n;
+}
+
+/* The failures: "N FROM X FOR USER, REASON" (util-linux) or "(N) on 'TTY'
+ * FOR 'USER'[, REASON]" (shadow), after "FAILED LOGIN " or "TOO MANY LOGIN
+ * TRIES ". */
+static bool login_failed(lx_sv m, login_rec *r)
+{
+	lx_sv rest, who;
+	bool paren = LX_EAT(&m, "(");
+	size_t d = digits_at(m, 0, 9);
+
+	if (!d)
+		return false;
+	r->count = lx_sv_make(m.p, d);
+	m = sv_from(m, d);
+	if (paren && !LX_EAT(&m, ")"))
+		return false;
+	if (LX_EAT(&m, " FROM ")) {
+		if (!LX_SPLIT(m, " FOR ", &who, &rest))
+			return false;
+		login_from(who, r);
+		if (!LX_RSPLIT(rest, ", ", &r->user, &r->reason))
+			r->user = rest;
+		return r->user.n > 0;
+	}
+	if (!login_on(&m, r) || !LX_EAT(&m, " FOR '"))
+		return false;
+	if (!LX_RSPLIT(m, "', ", &r->user, &r->reason)) {
+		if (!LX_CHOP(&m, "'"))
+			return false;
+		r->user = m;
+	}
+	return r->user.n > 0;
+}
+
+static bool login_match(lx_sv m, login_rec *r)
+{
+	lx_sv rest;
+
+	r->action = "login_success";
+	r->outcome = "success";
+	if (LX_EAT(&m, "ROOT LOGIN ") || LX_EAT(&m, "root login "))
+		return login_root(m, r);
+	if (LX_EAT(&m, "LOGIN ON ")) {
+		r->tty = upto(m, ' ', &rest);
+		if (!LX_EAT(&rest, "BY "))
+			return false;
+		r->user = upto(rest, ' ', &rest);
+		if (LX_EAT(&rest, "FROM "))
+			r->host = rest;
+		return r->tty.n && r->user.n && (r->host.n || !rest.n);
+	}
+	if (LX_EAT(&m, "'"))
+		return quoted(&m, &r->user) && LX_EAT(&m, " logged in ") && login_on(&m, r) &&
+		       !m.n;
+	r->action = "login_failure";
+	r->outcome = "failure";
+	if (LX_EAT(&m, "FAILED LOGIN "))
+		return login_failed(m, r);
+	if (LX_EAT(&m, "ILLEGAL ROOT LOGIN "))
+		return login_root(m, r);
+	if (LX_EAT(&m, "invalid password for '"))
+		return quoted(&m, &r->user) && (!m.n || (login_on(&m, r) && !m.n));
+	r->action = "login_max_tries_exceeded";
+	return LX_EAT(&m, "TOO MANY LOGIN TRIES ") && login_failed(m, r);
+}
+
+static void lx_login(lx_out *o, lx_sv m)
+{
+	login_rec r = {0};
+	int64_t n;
+
+	if (!login_match(m, &r))
+		return;
+	lx_event(o, "authentication", r.action, r.outcome);
+	lx_str(o, "user.name", r.user);
+	lx_str(o, "user.id", r.uid);
+	lx_addr(o, "source.ip", "source.domain", r.host);
+	lx_str(o, "system.auth.login.tty", r.tty);
+	if (r.count.n && core_parse_i64(r.count.p, r.count.n, &n) == 0)
+		lx_int(o, "system.auth.login.failures", n);
+	lx_str(o, "system.auth.login.reason", r.reason);
+}
+
 /* ==== PAM ============================================================ */
 
 typedef struct pam_kv {
@@ -524,6 +687,9 @@ static void lx_pam_more(lx_out *o, lx_sv m)
 typedef struct iam_rec {
 	const char *action, *outcome;
 	lx_sv actor, user, uid, gid, group, new_name, home, shell, from;
+	lx_sv members;            /* gpasswd -M: comma-separated user names */
+	lx_sv attr, old, new_val; /* usermod: "change user 'bob' ATTR from 'OLD' to 'NEW'" */
+	lx_sv new_uid, new_gid;
 	bool is_group; /* name= and GID= describe a group, not a user */
 } iam_rec;
 
@@ -553,19 +719,6 @@ static void iam_kv(lx_sv s, iam_rec *r)
 	}
 }
 
-/* A name in single quotes at the start of s (the opening quote already
- * eaten): the name, and s moved past the closing quote. */
-static bool quoted(lx_sv *s, lx_sv *out)
-{
-	lx_sv rest;
-
-	*out = upto(*s, '\'', &rest);
-	if (out->n == s->n)
-		return false;
-	*s = rest;
-	return true;
-}
-
 static bool iam_group_member(lx_sv m, iam_rec *r, const char *action, bool add)
 {
 	r->action = action;
@@ -577,8 +730,15 @@ static bool iam_group_member(lx_sv m, iam_rec *r, const char *action, bool add)
 	return quoted(&m, &r->group);
 }
 
+/* A group name: up to the first space (gpasswd appends " in /etc/group" when
+ * only one of the two files was written). */
+static lx_sv iam_word(lx_sv s, lx_sv *rest)
+{
+	return upto(s, ' ', rest);
+}
+
 /* gpasswd: "user bob added by root to group sudo", "user bob removed by root
- * from group sudo". */
+ * from group sudo" (after "user "). */
 static bool iam_gpasswd(lx_sv m, iam_rec *r)
 {
 	lx_sv rest;
@@ -586,13 +746,98 @@ static bool iam_gpasswd(lx_sv m, iam_rec *r)
 	r->user = upto(m, ' ', &rest);
 	if (LX_EAT(&rest, "added by ")) {
 		r->action = "user_added_to_group";
-		return LX_SPLIT(rest, " to group ", &r->actor, &r->group);
-	}
-	if (LX_EAT(&rest, "removed by ")) {
+		if (!LX_SPLIT(rest, " to group ", &r->actor, &rest))
+			return false;
+	} else if (LX_EAT(&rest, "removed by ")) {
 		r->action = "user_removed_from_group";
-		return LX_SPLIT(rest, " from group ", &r->actor, &r->group);
+		if (!LX_SPLIT(rest, " from group ", &r->actor, &rest))
+			return false;
+	} else {
+		return false;
 	}
-	return false;
+	r->group = iam_word(rest, &rest);
+	return r->user.n && r->group.n;
+}
+
+/* gpasswd -M: "members of group sudo set by root to bob,alice" (after
+ * "members of group "). The list replaces the old one, which the line does not
+ * give: each listed user is reported as added; an empty list removes all. */
+static bool iam_gpasswd_set(lx_sv m, iam_rec *r)
+{
+	lx_sv rest;
+
+	r->group = iam_word(m, &rest);
+	if (!r->group.n || !LX_EAT(&rest, "set by "))
+		return false;
+	r->actor = upto(rest, ' ', &rest);
+	if (!r->actor.n || !(LX_EAT(&rest, "to ") || LX_EQ(rest, "to")))
+		return false;
+	if (LX_EQ(rest, "to"))
+		rest.n = 0;
+	r->members = iam_word(rest, &rest);
+	r->action = r->members.n ? "user_added_to_group" : "user_removed_from_group";
+	return true;
+}
+
+/* gpasswd's failures: "root failed to add user bob to group sudo", "root
+ * failed to remove user bob from group sudo", "root failed to set the members
+ * of group sudo to bob,alice" (each may end with " in /etc/gshadow"). */
+static bool iam_gpasswd_failed(lx_sv m, iam_rec *r)
+{
+	lx_sv rest;
+
+	r->actor = upto(m, ' ', &rest);
+	r->outcome = "failure";
+	if (!r->actor.n || !LX_EAT(&rest, "failed to "))
+		return false;
+	if (LX_EAT(&rest, "add user ")) {
+		r->action = "user_added_to_group";
+		r->user = upto(rest, ' ', &rest);
+		if (!LX_EAT(&rest, "to group "))
+			return false;
+	} else if (LX_EAT(&rest, "remove user ")) {
+		r->action = "user_removed_from_group";
+		r->user = upto(rest, ' ', &rest);
+		if (!LX_EAT(&rest, "from group "))
+			return false;
+	} else if (LX_EAT(&rest, "set the members of group ")) {
+		r->action = "user_added_to_group";
+		r->group = iam_word(rest, &rest);
+		if (!LX_EAT(&rest, "to ") && !LX_EQ(rest, "to"))
+			return false;
+		r->members = iam_word(LX_EQ(rest, "to") ? sv_from(rest, 2) : rest, &rest);
+		if (!r->members.n)
+			r->action = "user_removed_from_group";
+		return r->group.n > 0;
+	} else {
+		return false;
+	}
+	r->group = iam_word(rest, &rest);
+	return r->user.n && r->group.n;
+}
+
+/* usermod: "ATTR from 'OLD' to 'NEW'" after "change user 'bob' " (UID, GID,
+ * home, shell, inactive, expiration). */
+static bool iam_attr_change(lx_sv m, iam_rec *r)
+{
+	lx_sv rest, attr, old, new_val;
+
+	attr = upto(m, ' ', &rest);
+	if (!attr.n || !LX_EAT(&rest, "from '") || !LX_CHOP(&rest, "'") ||
+	    !LX_SPLIT(rest, "' to '", &old, &new_val))
+		return false;
+	r->attr = attr;
+	r->old = old;
+	r->new_val = new_val;
+	if (LX_EQ(r->attr, "UID")) {
+		r->uid = r->old;
+		r->new_uid = r->new_val;
+	} else if (LX_EQ(r->attr, "GID")) {
+		r->gid = r->old;
+		r->new_gid = r->new_val;
+	}
+	r->action = "user_modified";
+	return true;
 }
 
 static bool iam_user_change(lx_sv m, iam_rec *r)
@@ -604,7 +849,9 @@ static bool iam_user_change(lx_sv m, iam_rec *r)
 	if (LX_EAT(&m, "change user '")) {
 		if (!quoted(&m, &r->user))
 			return false;
-		r->action = LX_EQ(m, " password") ? "password_changed" : "user_modified";
+		if (LX_EAT(&m, " ") && !LX_EQ(m, "password") && iam_attr_change(m, r))
+			return true;
+		r->action = LX_EQ(m, "password") ? "password_changed" : "user_modified";
 		return true;
 	}
 	if (LX_EAT(&m, "lock user '")) {
@@ -650,6 +897,8 @@ static bool iam_match(lx_sv m, iam_rec *r)
 		return iam_group_member(m, r, "user_removed_from_group", false);
 	if (LX_EAT(&m, "user "))
 		return iam_gpasswd(m, r);
+	if (LX_EAT(&m, "members of group "))
+		return iam_gpasswd_set(m, r);
 	if (LX_EAT(&m, "removed group '") || LX_EAT(&m, "removed shadow group '") ||
 	    LX_EAT(&m, "group '")) {
 		r->action = "group_deleted";
@@ -663,7 +912,30 @@ static bool iam_match(lx_sv m, iam_rec *r)
 		r->outcome = "failure";
 		return r->action = "user_created", quoted(&m, &r->user);
 	}
-	return iam_user_change(m, r);
+	if (iam_user_change(m, r))
+		return true;
+	return LX_FIND(m, " failed to ") && iam_gpasswd_failed(m, r);
+}
+
+/* The comma-separated names of list as the array field key under the object
+ * at path (gpasswd -M's members). */
+static void iam_list(lx_out *o, const char *path, const char *key, lx_sv list)
+{
+	lx_sv item;
+	int obj, arr;
+
+	if (o->rc || !list.n)
+		return;
+	if ((obj = core_event_set_object(o->ev, path)) < 0 ||
+	    (arr = core_event_add_array(o->ev, (uint32_t)obj, key, strlen(key))) < 0) {
+		lx_keep(o, obj < 0 ? obj : arr);
+		return;
+	}
+	while (list.n && !o->rc) {
+		item = upto(list, ',', &list);
+		if (item.n)
+			lx_keep(o, core_event_add_str(o->ev, (uint32_t)arr, NULL, 0, item.p, item.n));
+	}
 }
 
 static void lx_shadow(lx_out *o, lx_sv m)
@@ -675,6 +947,7 @@ static void lx_shadow(lx_out *o, lx_sv m)
 	lx_event(o, "iam", r.action, r.outcome);
 	lx_str(o, "user.name", r.actor);
 	lx_str(o, "user.target.name", r.user);
+	iam_list(o, "user.target", "name", r.members);
 	lx_str(o, "user.target.id", r.uid);
 	if (r.is_group)
 		lx_str(o, "group.id", r.gid);
@@ -682,6 +955,11 @@ static void lx_shadow(lx_out *o, lx_sv m)
 		lx_str(o, "user.target.group.id", r.gid);
 	lx_str(o, "group.name", r.group);
 	lx_str(o, "user.changes.name", r.new_name);
+	lx_str(o, "user.changes.id", r.new_uid);
+	lx_str(o, "user.changes.group.id", r.new_gid);
+	lx_str(o, "system.auth.usermod.attribute", r.attr);
+	lx_str(o, "system.auth.usermod.old", r.old);
+	lx_str(o, "system.auth.usermod.new", r.new_val);
 	lx_str(o, "system.auth.useradd.home", r.home);
 	lx_str(o, "system.auth.useradd.shell", r.shell);
 	lx_str(o, "system.auth.useradd.from", r.from);
@@ -794,6 +1072,83 @@ static void sd_unit_line(lx_out *o, lx_sv m)
 	lx_str(o, "systemd.exit_status", status);
 }
 
+/* "PID[ ('COMM')][ (unit UNIT)]..." after "... requested from client PID ":
+ * the process that asked the manager (over D-Bus) for a reload or
+ * re-execution. */
+static void sd_client(lx_out *o, lx_sv r, const char *action)
+{
+	lx_sv comm = {0}, unit = {0};
+	size_t d = digits_at(r, 0, 10);
+	int64_t pid;
+
+	if (!d || core_parse_i64(r.p, d, &pid) != 0 || !LX_CHOP(&r, "..."))
+		return;
+	r = sv_from(r, d);
+	if (LX_EAT(&r, " ('") && !LX_SPLIT(r, "')", &comm, &r))
+		return;
+	if (LX_EAT(&r, " (unit ")) {
+		if (!LX_CHOP(&r, ")") || !unit_name(r))
+			return;
+		unit = r;
+		r.n = 0;
+	}
+	if (r.n)
+		return;
+	lx_event(o, "configuration", action, "unknown");
+	lx_int(o, "systemd.client.pid", pid);
+	lx_str(o, "systemd.client.name", comm);
+	lx_str(o, "systemd.client.unit", unit);
+}
+
+/* The manager's own reload and re-execution (systemctl daemon-reload,
+ * daemon-reexec): "Reloading requested from client PID 1234 ('systemctl')
+ * (unit session-5.scope)..." ("Reload requested ..." in newer versions),
+ * "Reloading.", "Reloading...", "Reloading finished in 651 ms.", "Reloading
+ * request rejected due to rate limit.", "Reexecuting requested from ...",
+ * "Reexecuting.". */
+static bool sd_manager(lx_out *o, lx_sv m)
+{
+	static const struct {
+		const char *word, *action;
+		unsigned char n;
+	} words[] = {
+		{"Reloading", "daemon_reload", 9},
+		{"Reload", "daemon_reload", 6},
+		{"Reexecuting", "daemon_reexec", 11},
+		{"Reexecute", "daemon_reexec", 9},
+	};
+	int64_t ms;
+
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		lx_sv r = m;
+		if (!lx_eat(&r, words[i].word, words[i].n))
+			continue;
+		if (LX_EAT(&r, " requested from client PID ")) {
+			sd_client(o, r, words[i].action); /* never a unit's reload */
+			return true;
+		}
+		if (i == 1 || i == 3)
+			continue;
+		if (LX_EQ(r, ".") || LX_EQ(r, "...")) {
+			lx_event(o, "configuration", words[i].action, "unknown");
+			return true;
+		}
+		if (i == 0 && LX_EQ(r, " request rejected due to rate limit.")) {
+			lx_event(o, "configuration", "daemon_reload", "failure");
+			return true;
+		}
+		if (i == 0 && LX_EAT(&r, " finished in ")) { /* never a unit's reload */
+			if (LX_CHOP(&r, " ms.") && r.n && r.n <= 12 && digits_at(r, 0, 12) == r.n &&
+			    core_parse_i64(r.p, r.n, &ms) == 0) {
+				lx_event(o, "configuration", "daemon_reloaded", "success");
+				lx_int(o, "event.duration", ms * 1000000);
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
 static void lx_systemd(lx_out *o, lx_sv m)
 {
 	static const struct {
@@ -812,6 +1167,8 @@ static void lx_systemd(lx_out *o, lx_sv m)
 		{"Reached target ", "target_reached", "success", 15},
 	};
 
+	if (sd_manager(o, m))
+		return;
 	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
 		lx_sv d = m;
 		if (!lx_eat(&d, verbs[i].verb, verbs[i].n))
@@ -885,7 +1242,7 @@ static const struct lx_prog {
 	{"userdel", 7, lx_shadow},     {"groupadd", 8, lx_shadow},    {"groupdel", 8, lx_shadow},
 	{"groupmod", 8, lx_shadow},    {"passwd", 6, lx_shadow},      {"chpasswd", 8, lx_shadow},
 	{"gpasswd", 7, lx_shadow},     {"chage", 5, lx_shadow},       {"newusers", 8, lx_shadow},
-	{"chsh", 4, lx_shadow},        {"chfn", 4, lx_shadow},
+	{"chsh", 4, lx_shadow},        {"chfn", 4, lx_shadow},        {"login", 5, lx_login},
 };
 
 static lx_fn find_prog(const char *prog, size_t n)

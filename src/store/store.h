@@ -12,9 +12,14 @@
  *                              catalog and the schema version (ordered
  *                              migrations, applied at open)
  *   DIR/events/YYYYMMDD.db     one events partition per day of receive time
- *                              (table + FTS5 index of the message + indexes
- *                              on event time and the key fields); retention
- *                              drops whole files, oldest first
+ *                              (table + event-time index + one FTS5 index of
+ *                              the message and of the key fields as tokens);
+ *                              retention drops whole files, oldest first
+ * Event ids are (day << 36) | rowid in the day's partition: positive, unique,
+ * increasing in insertion order (an event is never written to a partition
+ * older than the newest one), below 2^53 (exact as JSON numbers). Times in
+ * the JSON output are RFC 3339 strings in UTC ("2026-11-27T10:00:00.123Z"),
+ * null when unset (0) for alerts, tokens and accounts. docs/STORAGE.md.
  * Every database runs in WAL mode; a crash loses at most the transaction in
  * progress, never a committed one.
  *
