@@ -33,11 +33,11 @@ def check(ok, name, detail=''):
 
 
 class Server:
-    def __init__(self, data, *extra):
+    def __init__(self, data, *extra, relp_port=0):
         self.data = data
         self.args = [HISN, 'server', '--data', data,
                      '--syslog', 'udp://127.0.0.1:0,tcp://127.0.0.1:0',
-                     '--relp', '127.0.0.1:0', '--http', 'https://127.0.0.1:0'] + list(extra)
+                     '--relp', f'127.0.0.1:{relp_port}', '--http', 'https://127.0.0.1:0'] + list(extra)
         self.log = []
         self.proc = subprocess.Popen(self.args, stderr=subprocess.PIPE, text=True)
         self.ready = threading.Event()
@@ -249,6 +249,123 @@ def test_sigterm_flush(s, data, tmp):
     s2.stop()
 
 
+def free_port():
+    with socket.socket() as so:
+        so.bind(('127.0.0.1', 0))
+        return so.getsockname()[1]
+
+
+def count_marked(s, word, limit=1000):
+    """The distinct texts of the events holding word (every page of the search)."""
+    seen, dup, cursor = set(), 0, ''
+    for _ in range(200):
+        code, body = s.json('GET', f'/api/v1/events?q={word}&limit={limit}' + (f'&cursor={cursor}' if cursor else ''))
+        if code != 200 or not isinstance(body, dict):
+            return None, None
+        for ev in body.get('events', []):
+            m = re.search(word + r'-(\d+)', json.dumps(ev))
+            if m:
+                dup += m.group(1) in seen
+                seen.add(m.group(1))
+        cursor = body.get('next_cursor')
+        if not cursor:
+            break
+    return seen, dup
+
+
+def test_kill9_relp(tmp):
+    """rsyslog (omrelp, retrying) sends N lines; the server is killed with
+    SIGKILL while they flow, then restarted on the same port. Every line
+    must be stored: those acknowledged before the kill come from the spool,
+    the others are resent by rsyslog."""
+    data, rs = os.path.join(tmp, 'k9data'), os.path.join(tmp, 'k9rs')
+    os.mkdir(rs)
+    port, n, word = free_port(), 20000, 'kninemark'
+    s = Server(data, relp_port=port)
+    if not check(s.ports.get('relp') == port, 'kill -9: server listens for RELP on a fixed port', s.text()):
+        s.stop()
+        return
+    s.token = login(s, tmp)[3]
+    open(os.path.join(rs, 'rsyslog.conf'), 'w').write(f"""global(workDirectory="{rs}")
+module(load="imuxsock" SysSock.Use="off")
+module(load="omrelp")
+input(type="imuxsock" Socket="{rs}/log.sock" CreatePath="on" RateLimit.Interval="0")
+action(type="omrelp" target="127.0.0.1" port="{port}" action.resumeRetryCount="-1"
+       action.resumeInterval="1" queue.type="LinkedList" queue.size="200000")
+""")
+    with open(os.path.join(rs, 'lines'), 'w') as f:
+        for i in range(n):
+            f.write(f'{word}-{i} payload of line {i}\n')
+    rsys = subprocess.Popen(['rsyslogd', '-n', '-f', os.path.join(rs, 'rsyslog.conf'), '-i',
+                             os.path.join(rs, 'rsyslogd.pid')], stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(rs, 'rsyslogd.log'), 'w'))
+    s2 = None
+    try:
+        wait_for(lambda: os.path.exists(os.path.join(rs, 'log.sock')), 10)
+        feed = subprocess.Popen(['logger', '-u', os.path.join(rs, 'log.sock'), '-t', 'k9', '-f',
+                                 os.path.join(rs, 'lines')])
+        def received():
+            code, text = s.curl('GET', '/metrics')
+            m = re.search(r'hisn_events_received_total\{input="relp://[^"]*"\} (\d+)', text)
+            p = re.search(r'hisn_spool_pending (\d+)', text)
+            return m and p and int(m.group(1)) >= 2000 and int(p.group(1)) >= 50
+        mid, _ = wait_for(received, 60)
+        s.proc.kill()
+        s.proc.wait(30)
+        feed.wait(120)
+        s2 = Server(data, relp_port=port)
+        s2.token = s.token
+        replayed = [l for l in s2.log if 'spool:' in l]
+        got, _ = wait_for(lambda: (lambda r: r[0] if r[0] is not None and len(r[0]) >= n else None)(
+            count_marked(s2, word)), 120)
+        seen, dup = count_marked(s2, word)
+        check(mid and seen is not None and len(seen) == n,
+              f'kill -9 mid-stream over RELP: all {n} lines stored after the restart '
+              f'({len(seen or ())} distinct, {dup} duplicates; {replayed[0].split("spool: ")[1][:40] if replayed else "nothing replayed"})',
+              (mid, len(seen or ()), s2.text()[-600:], open(os.path.join(rs, 'rsyslogd.log')).read()[-600:]))
+    finally:
+        rsys.terminate()
+        rsys.wait(30)
+        if s.proc.poll() is None:
+            s.proc.kill()
+        if s2:
+            s2.stop()
+
+
+def test_kill9_ingest(tmp):
+    """Every HTTPS ingest answered 2xx before a SIGKILL is there after the restart."""
+    data = os.path.join(tmp, 'k9ingest')
+    s = Server(data)
+    s.token = login(s, tmp)[3]
+    word, acked, stop = 'ingestkill', [], threading.Event()
+    def post(k):
+        body = ''.join(json.dumps({'message': f'{word}-{k * 50 + i} x', 'host': {'name': 'h'}}) + '\n'
+                       for i in range(50))
+        code, _ = s.curl('POST', '/api/v1/ingest', body, headers=['Content-Type: application/x-ndjson'])
+        return code
+    def loop():
+        k = 0
+        while not stop.is_set():
+            if post(k) == 200:
+                acked.append(k)
+            k += 1
+    th = threading.Thread(target=loop)
+    th.start()
+    wait_for(lambda: len(acked) >= 20, 60)
+    s.proc.kill()
+    s.proc.wait(30)
+    stop.set()
+    th.join(120)
+    s2 = Server(data)
+    s2.token = s.token
+    seen, _ = count_marked(s2, word)
+    want = {str(k * 50 + i) for k in acked for i in range(50)}
+    check(len(acked) >= 20 and seen is not None and want <= seen,
+          f'kill -9 during HTTPS ingest: all {len(want)} events of the {len(acked)} answered requests are stored',
+          (len(acked), len(want - (seen or set()))))
+    s2.stop()
+
+
 def test_check_config(tmp):
     good = os.path.join(tmp, 'good.yml')
     open(good, 'w').write('data: %s\nsyslog:\n  - tcp://127.0.0.1:0\nhttp: https://127.0.0.1:0\n' % tmp)
@@ -284,6 +401,8 @@ def main():
         finally:
             if s.proc.poll() is None:
                 s.stop()
+        test_kill9_relp(tmp)
+        test_kill9_ingest(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f'1..{len(results)}')

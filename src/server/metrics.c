@@ -159,6 +159,12 @@ int srv_metrics(srv *s, core_buf *out)
 	rc = rc ? rc : counter(out, "hisn_correlation_results_total", "Correlation results.", atomic_load(&s->corr_results));
 	rc = rc ? rc : counter(out, "hisn_reloads_total", "Successful rule reloads.", atomic_load(&s->reloads));
 	rc = rc ? rc : counter(out, "hisn_reload_failures_total", "Failed rule reloads (the old rules stay).", atomic_load(&s->reload_failures));
+	if (s->spool) {
+		rc = rc ? rc : help(out, "hisn_spool_pending", "gauge", "Acknowledged RELP records in the spool, not yet committed.");
+		rc = rc ? rc : core_buf_printf(out, "hisn_spool_pending %llu\n", (unsigned long long)srv_spool_pending(s->spool));
+		rc = rc ? rc : counter(out, "hisn_spool_replayed_total", "Spooled records stored at start (left by a crash).", atomic_load(&s->spool_replayed));
+		rc = rc ? rc : counter(out, "hisn_spool_errors_total", "RELP records acknowledged without being spooled (write failed).", atomic_load(&s->spool_errors));
+	}
 	rc = rc ? rc : rules(s, out);
 	rc = rc ? rc : hist(out, "hisn_ingest_to_alert_seconds", "From receiving an event to its alert being stored.", &s->latency);
 	rc = rc ? rc : hist(out, "hisn_store_commit_seconds", "Duration of one storage transaction.", &s->commit);

@@ -186,6 +186,7 @@ void srv_out_free(srv_out *o)
 	free(o->ev);
 	free(o->al);
 	free(o->waits);
+	free(o->spooled);
 	free(o);
 }
 
@@ -556,8 +557,19 @@ static void process(worker *w, srv_rec **recs, size_t n)
 		rc = parse_syslog(w, w->sorted, nsys);
 	for (size_t i = nsys; i < n && rc == 0; i++)
 		rc = parse_json(w, w->sorted[i]);
+	/* the writer tells the spool once these are committed */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		srv_out *o = w->o;
+		if (!recs[i]->spool)
+			continue;
+		if (core_grow((void **)&o->spooled, &o->capspooled, o->nspooled + 1, sizeof *o->spooled, 64) != 0)
+			rc = CORE_ENOMEM;
+		else
+			o->spooled[o->nspooled++] = recs[i]->spool;
+	}
 out:
 	if (rc) {
+		/* spooled records stay in the spool: they come back at the next start */
 		srv_log(w->s, true, "worker: %s; %zu records lost", core_strerror(rc), n);
 		for (size_t i = 0; i < n; i++)
 			if (recs[i]->kind == SRV_JSON && recs[i]->wait)

@@ -51,6 +51,17 @@ static int sink_wait(void *ud, const net_record *r)
 				   s->cfg->tenant, r->received);
 	if (!rec)
 		return CORE_ENOMEM;
+	/* on disk before librelp acknowledges it (it does once this returns) */
+	for (int attempt = 0; s->spool && srv_spool_append(s->spool, rec) != 0; attempt++) {
+		struct timespec pause = {0, 100000000l};
+		if (attempt == 10) { /* the disk is full or failing: keep it in memory only */
+			if (atomic_fetch_add(&s->spool_errors, 1) % 10000 == 0)
+				srv_log(s, true, "spool: cannot write to %s/spool: %s; RELP records are "
+					"acknowledged without it", s->cfg->data, strerror(errno));
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
 	if (srv_queue_put(&s->in, rec) != 0) {
 		free(rec);
 		return CORE_EIO;
@@ -148,6 +159,37 @@ static int bootstrap(srv *s)
 }
 
 /* ---- start and stop ----------------------------------------------------------------------- */
+static int requeue(void *ud, srv_rec *r)
+{
+	srv *s = ud;
+	if (srv_queue_put(&s->in, r) != 0) {
+		free(r);
+		return CORE_EIO;
+	}
+	return 0;
+}
+
+/* With RELP listeners: the spool, and the records a crash left in it. */
+static int start_spool(srv *s, const listeners *ls, core_err *err)
+{
+	bool relp = false;
+	uint64_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < ls->n; i++)
+		relp |= ls->l[i].proto == NET_RELP;
+	if (!relp)
+		return 0;
+	if ((rc = srv_spool_open(s->cfg->data, &s->spool, err)) != 0 ||
+	    (rc = srv_spool_replay(s->spool, requeue, s, &n, err)) != 0)
+		return rc;
+	atomic_store(&s->spool_replayed, n);
+	if (n)
+		srv_log(s, true, "spool: %llu acknowledged records were not stored before the last stop; "
+			"storing them now", (unsigned long long)n);
+	return 0;
+}
+
 static int start_net(srv *s, listeners *ls, core_err *err)
 {
 	net_options no = {.listeners = ls->l, .n_listeners = ls->n, .tls_cert = s->cfg->tls_cert,
@@ -211,6 +253,8 @@ static void stop_all(srv *s)
 	srv_workers_join(s);
 	srv_outq_close(&s->out);
 	srv_writer_join(s);
+	srv_spool_close(s->spool);
+	s->spool = NULL;
 }
 
 /* SIGHUP: the config file is read again; rules, logsources, placeholders,
@@ -286,6 +330,8 @@ static int start(srv *s, sigset_t *set, core_err *err)
 		core_err_set(err, rc, SIZE_MAX, "cannot start the pipeline threads");
 		goto out;
 	}
+	if ((rc = start_spool(s, ls, err)) != 0)
+		goto out;
 	pthread_sigmask(SIG_BLOCK, set, NULL); /* every thread started from here inherits it */
 	if ((rc = start_net(s, ls, err)) != 0)
 		goto out;

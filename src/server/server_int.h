@@ -33,6 +33,7 @@ typedef struct srv_rec {
 	struct srv_rec *next;
 	int64_t received;
 	srv_wait *wait;      /* borrowed: the ingest call outlives the record */
+	uint64_t spool;      /* its number in the spool (RELP), 0 when not spooled */
 	uint32_t tenant;
 	uint16_t input;
 	uint8_t kind;        /* SRV_SYSLOG, SRV_JSON */
@@ -96,6 +97,8 @@ typedef struct srv_out {
 	size_t nal, capal;
 	srv_wait **waits;             /* ingests completed by this batch */
 	size_t nwaits, capwaits;
+	uint64_t *spooled;            /* spool numbers of the batch's records */
+	size_t nspooled, capspooled;
 } srv_out;
 
 typedef struct srv_outq {
@@ -114,9 +117,12 @@ typedef struct srv_hist {
 	_Atomic uint64_t sum_us;
 } srv_hist;
 
+typedef struct srv_spool srv_spool;
+
 typedef struct srv {
 	server_config *cfg;
 	store *st;
+	srv_spool *spool;            /* NULL without RELP listeners */
 	net *net;
 	api *api;
 	srv_queue in;
@@ -134,6 +140,7 @@ typedef struct srv {
 	_Atomic uint64_t received[SRV_MAX_INPUTS];
 	_Atomic uint64_t parse_errors, events_stored, alerts_new, alerts_grouped, store_errors;
 	_Atomic uint64_t reloads, reload_failures, corr_results;
+	_Atomic uint64_t spool_replayed, spool_errors;
 	srv_hist latency, commit;
 	int64_t started;
 } srv;
@@ -169,6 +176,22 @@ int srv_det_reload(srv *s, core_err *err);
 void srv_det_free(srv_det *d);
 /* The project's default rules folder (compiled in). */
 const char *srv_default_rules(void);
+
+/* spool.c: acknowledged records kept on disk until they are committed */
+typedef int (*srv_spool_fn)(void *ud, srv_rec *r); /* takes r (malloc-owned) */
+/* Opens (creating) DATA/spool. Returns 0 with *out (owned: srv_spool_close)
+ * or a negative code with err. */
+int srv_spool_open(const char *data_dir, srv_spool **out, core_err *err);
+/* Hands every record not yet committed to fn, in order (at start, before
+ * any append); *replayed counts them. */
+int srv_spool_replay(srv_spool *sp, srv_spool_fn fn, void *ud, uint64_t *replayed, core_err *err);
+/* Writes r (borrowed) to the spool and sets r->spool; waits while too many
+ * records are pending. Thread-safe. Returns 0 or CORE_EIO/CORE_ETOOBIG. */
+int srv_spool_append(srv_spool *sp, srv_rec *r);
+/* The writer committed these records (seqs borrowed). NULL sp: no-op. */
+void srv_spool_done(srv_spool *sp, const uint64_t *seqs, size_t n);
+uint64_t srv_spool_pending(srv_spool *sp);
+void srv_spool_close(srv_spool *sp);
 
 /* hooks.c: what the API calls */
 void srv_api_hooks(srv *s, api_hooks *h);

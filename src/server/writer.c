@@ -235,6 +235,9 @@ static void *writer_main(void *arg)
 			srv_log(s, true, "store: %zu events could not be stored", lost);
 		}
 		answer(list, rc, &err);
+		/* committed: their spooled records are spent (else they stay for the next start) */
+		for (srv_out *o = list; o && rc == 0; o = o->next)
+			srv_spool_done(s->spool, o->spooled, o->nspooled);
 		for (srv_out *o = list, *nx; o; o = nx) {
 			nx = o->next;
 			srv_out_free(o);
