@@ -238,7 +238,15 @@ def stored_events(s):
 def test_sigterm_flush(s, data, tmp):
     before = stored_events(s)
     n = 20000
+    def received():
+        code, text = s.curl('GET', '/metrics')
+        m = re.search(r'hisn_events_received_total\{input="tcp://[^"]*"\} (\d+)', text)
+        return m and int(m.group(1))
+    tcp0 = received()
     send_burst(s.ports['tcp'], n)
+    # received = read from the socket (what the kernel still buffers at SIGTERM
+    # is not read: TCP syslog has no acknowledgement, RELP has)
+    wait_for(lambda: received() >= tcp0 + n, 60)
     rc = s.stop()
     check(rc == 0 and 'stopped:' in s.text(), 'SIGTERM stops cleanly (exit 0)', (rc, s.text()[-500:]))
     s2 = Server(data)

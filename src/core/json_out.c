@@ -2,13 +2,37 @@
  * (RFC 3339, UTC) comes first, then the fields in order, nested by parent.
  * Strings that are not valid UTF-8 are written with U+FFFD for each bad byte,
  * so that the output is always valid JSON. Memory comes from a per-thread arena
- * reset on every call. */
+ * reset on every call, freed when the thread ends. */
+#include <pthread.h>
 #include <string.h>
 #include <yyjson.h>
 
 #include "core/core.h"
 
 static _Thread_local core_arena *t_out;
+static pthread_key_t out_key;
+static pthread_once_t out_once = PTHREAD_ONCE_INIT;
+
+static void out_free(void *a)
+{
+	core_arena_free(a);
+}
+
+static void out_key_init(void)
+{
+	(void)pthread_key_create(&out_key, out_free);
+}
+
+/* The thread's arena; registered so that it is freed when the thread ends. */
+static core_arena *out_arena(void)
+{
+	if (t_out)
+		return t_out;
+	pthread_once(&out_once, out_key_init);
+	if ((t_out = core_arena_new(256 * 1024, 0)) != NULL)
+		(void)pthread_setspecific(out_key, t_out);
+	return t_out;
+}
 
 static void *a_malloc(void *ctx, size_t size)
 {
@@ -190,7 +214,7 @@ int core_event_to_json(const core_event *ev, core_buf *out, unsigned flags)
 	size_t len;
 	int rc = CORE_ENOMEM;
 
-	if (!t_out && !(t_out = core_arena_new(256 * 1024, 0)))
+	if (!out_arena())
 		return CORE_ENOMEM;
 	core_arena_reset(t_out);
 	core_arena_yyjson(t_out, &alc);
