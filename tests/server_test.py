@@ -257,6 +257,56 @@ def test_sigterm_flush(s, data, tmp):
     s2.stop()
 
 
+def hisn_cli(args, stdin=None):
+    return subprocess.run([HISN] + args, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_accounts(s):
+    """hisn user add / token create on the data folder of a running server."""
+    r = hisn_cli(['user', 'add', 'ana.lyst', '--role', 'analyst', '--password-stdin', '--data', s.data],
+                 'a long enough password\n')
+    code, me = s.json('POST', '/api/v1/auth/login', json.dumps({'username': 'ana.lyst',
+                      'password': 'a long enough password'}), token=False,
+                      headers=['Content-Type: application/json'])
+    check(r.returncode == 0 and code == 200 and isinstance(me, dict) and 'analyst' in json.dumps(me),
+          'hisn user add --password-stdin while the server runs: the user logs in with its role',
+          (r.returncode, r.stderr, code, me))
+    r = hisn_cli(['token', 'create', '--user', 'ana.lyst', '--name', 'ci', '--data', s.data])
+    tok = r.stdout.strip()
+    code, _ = s.curl('GET', '/api/v1/alerts', token=False, headers=['Authorization: Bearer ' + tok])
+    code2, _ = s.curl('POST', '/api/v1/users', json.dumps({'name': 'x1234', 'password': 'another long password',
+                      'role': 'admin'}), token=False,
+                      headers=['Authorization: Bearer ' + tok, 'Content-Type: application/json'])
+    check(r.returncode == 0 and tok and code == 200 and code2 == 403,
+          'hisn token create prints a Bearer token that works, with the user\'s role (analyst: no user admin)',
+          (r.returncode, r.stderr, code, code2))
+    r = hisn_cli(['user', 'add', 'ana.lyst', '--role', 'viewer', '--password-stdin', '--data', s.data],
+                 'a long enough password\n')
+    r2 = hisn_cli(['user', 'add', 'shorty', '--role', 'viewer', '--password-stdin', '--data', s.data], 'short\n')
+    r3 = hisn_cli(['token', 'create', '--user', 'nobody', '--data', s.data])
+    check(r.returncode == 1 and 'exists' in r.stderr and r2.returncode == 1 and '12..256' in r2.stderr
+          and r3.returncode == 1 and 'does not exist' in r3.stderr,
+          'user add refuses a taken name and a short password; token create an unknown user',
+          (r.stderr, r2.stderr, r3.stderr))
+
+
+def test_cli_before_start(tmp):
+    """A data folder set up by script before the first start: no generated admin."""
+    data = os.path.join(tmp, 'scripted')
+    r = hisn_cli(['user', 'add', 'root-admin', '--role', 'admin', '--password-stdin', '--data', data],
+                 'scripted admin password\n')
+    tok = hisn_cli(['token', 'create', '--user', 'root-admin', '--data', data]).stdout.strip()
+    s = Server(data)
+    s.token = tok
+    code, users = s.json('GET', '/api/v1/users')
+    names = [u.get('name') for u in users.get('users', [])] if isinstance(users, dict) else None
+    check(r.returncode == 0 and code == 200 and names == ['root-admin']
+          and not os.path.exists(os.path.join(data, 'initial-admin-password')),
+          'user add and token create before the first start: the server uses them, generates no admin',
+          (r.stderr, code, users))
+    s.stop()
+
+
 def free_port():
     with socket.socket() as so:
         so.bind(('127.0.0.1', 0))
@@ -402,6 +452,7 @@ def main():
             if s.token:
                 test_alert_within_a_second(s)
                 test_udp_and_search(s)
+                test_cli_accounts(s)
                 test_ingest(s)
                 test_metrics(s)
                 test_reload(s, rules_dir)
@@ -409,6 +460,7 @@ def main():
         finally:
             if s.proc.poll() is None:
                 s.stop()
+        test_cli_before_start(tmp)
         test_kill9_relp(tmp)
         test_kill9_ingest(tmp)
     finally:

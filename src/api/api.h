@@ -94,4 +94,18 @@ void api_stop(api *a);
 int api_bootstrap_admin(store *s, const char *name, const char *password, char *pass_out,
 			size_t cap, core_err *err);
 
+/* `hisn user add`: creates user name (1..63 letters, digits, '.', '_', '-',
+ * '@') with role (STORE_ROLE_*) in tenant (1: the default) with password
+ * (borrowed, 12..256 bytes) hashed with argon2id; audited as done by `via`
+ * ("cli"). Returns 0 with *id, STORE_ECONFLICT when the name exists, or a
+ * negative code with err. */
+int api_user_add(store *s, const char *name, int role, uint32_t tenant, const char *password,
+		 const char *via, int64_t *id, core_err *err);
+
+/* `hisn token create`: a new API token for the user called name, valid for
+ * days days (1..3650), labelled label (borrowed). The token (shown once,
+ * only its hash is stored) is written to out (cap >= 64 bytes). */
+int api_token_issue(store *s, const char *name, const char *label, unsigned days, char *out,
+		    size_t cap, core_err *err);
+
 #endif

@@ -511,13 +511,11 @@ void api_audit(api_req *r, uint32_t tenant, const char *action, const char *obje
 
 static const char pw_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
-int api_bootstrap_admin(store *s, const char *name, const char *password, char *pass_out,
-			size_t cap, core_err *err)
+int api_user_add(store *s, const char *name, int role, uint32_t tenant, const char *password,
+		 const char *via, int64_t *id, core_err *err)
 {
-	char gen[21], hash[128], obj[40];
-	const char *pw = password;
+	char hash[128], obj[40], detail[96];
 	core_err aerr = {0};
-	int64_t id = 0;
 	int rc;
 
 	if (sodium_init() < 0)
@@ -525,6 +523,40 @@ int api_bootstrap_admin(store *s, const char *name, const char *password, char *
 	if (!s || !name || !api_name_ok(name))
 		return core_err_set(err, CORE_EINVAL, SIZE_MAX,
 				    "user name: 1..63 letters, digits, '.', '_', '-' or '@'");
+	if (role < STORE_ROLE_VIEWER || role > STORE_ROLE_ADMIN)
+		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "role: admin, analyst or viewer");
+	if (!password || strlen(password) < API_PASS_MIN || strlen(password) > API_PASS_MAX)
+		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "password must be %d..%d bytes",
+				    API_PASS_MIN, API_PASS_MAX);
+	rc = api_pw_hash(NULL, password, hash);
+	if (rc) {
+		core_err_set(err, rc, SIZE_MAX, "password hashing failed");
+		goto out;
+	}
+	rc = store_user_create(s, tenant, name, hash, (store_role)role, id, err);
+	if (rc)
+		goto out;
+	snprintf(obj, sizeof obj, "user:%lld", (long long)*id);
+	snprintf(detail, sizeof detail, "{\"role\":\"%s\",\"via\":\"%s\"}",
+		 role == STORE_ROLE_ADMIN ? "admin" : role == STORE_ROLE_ANALYST ? "analyst" : "viewer",
+		 via && strlen(via) < 16 ? via : "cli");
+	if (store_audit(s, tenant, 0, "user.create", obj, detail, &aerr) != 0)
+		api_log("audit user.create: %s", aerr.msg);
+out:
+	sodium_memzero(hash, sizeof hash);
+	return rc;
+}
+
+int api_bootstrap_admin(store *s, const char *name, const char *password, char *pass_out,
+			size_t cap, core_err *err)
+{
+	char gen[21];
+	const char *pw = password;
+	int64_t id = 0;
+	int rc;
+
+	if (sodium_init() < 0)
+		return core_err_set(err, CORE_EIO, SIZE_MAX, "libsodium did not initialize");
 	if (!pw) {
 		if (!pass_out || cap < sizeof gen)
 			return core_err_set(err, CORE_EINVAL, SIZE_MAX, "no room for the generated password");
@@ -532,27 +564,46 @@ int api_bootstrap_admin(store *s, const char *name, const char *password, char *
 			gen[i] = pw_alphabet[randombytes_uniform(sizeof pw_alphabet - 1)];
 		gen[sizeof gen - 1] = '\0';
 		pw = gen;
-	} else if (strlen(pw) < API_PASS_MIN || strlen(pw) > API_PASS_MAX) {
-		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "password must be %d..%d bytes",
-				    API_PASS_MIN, API_PASS_MAX);
 	}
-	rc = api_pw_hash(NULL, pw, hash);
-	if (rc) {
-		core_err_set(err, rc, SIZE_MAX, "password hashing failed");
-		goto out;
-	}
-	rc = store_user_create(s, 1, name, hash, STORE_ROLE_ADMIN, &id, err);
-	if (rc)
-		goto out;
-	snprintf(obj, sizeof obj, "user:%lld", (long long)id);
-	if (store_audit(s, 1, 0, "user.create", obj, "{\"role\":\"admin\",\"via\":\"bootstrap\"}",
-			&aerr) != 0)
-		api_log("audit user.create: %s", aerr.msg);
-	if (!password)
+	rc = api_user_add(s, name, STORE_ROLE_ADMIN, 1, pw, "bootstrap", &id, err);
+	if (rc == 0 && !password)
 		memcpy(pass_out, gen, sizeof gen);
-	rc = 0;
-out:
 	sodium_memzero(gen, sizeof gen);
-	sodium_memzero(hash, sizeof hash);
+	return rc;
+}
+
+int api_token_issue(store *s, const char *name, const char *label, unsigned days, char *out,
+		    size_t cap, core_err *err)
+{
+	char secret[sizeof API_TOKEN_PREFIX + API_SECRET_LEN], hash[65], obj[40];
+	store_user u;
+	core_err aerr = {0};
+	int64_t id = 0;
+	int rc;
+
+	if (sodium_init() < 0)
+		return core_err_set(err, CORE_EIO, SIZE_MAX, "libsodium did not initialize");
+	if (cap < sizeof secret)
+		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "no room for the token");
+	if (days < 1 || days > 3650)
+		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "days: 1..3650");
+	if (!label || !label[0] || strlen(label) > 63)
+		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "token name: 1..63 bytes");
+	if ((rc = store_user_get(s, name, &u, err)) != 0)
+		return rc;
+	if (u.disabled)
+		return core_err_set(err, CORE_EINVAL, SIZE_MAX, "user '%s' is disabled", name);
+	memcpy(secret, API_TOKEN_PREFIX, sizeof API_TOKEN_PREFIX - 1);
+	new_secret(secret + sizeof API_TOKEN_PREFIX - 1);
+	api_secret_hash(secret, strlen(secret), hash);
+	rc = store_token_create(s, u.id, label, hash, core_time_now() + (int64_t)days * 86400 * NS_PER_S, &id,
+				err);
+	if (rc == 0) {
+		snprintf(obj, sizeof obj, "token:%lld", (long long)id);
+		if (store_audit(s, u.tenant, u.id, "token.create", obj, "{\"via\":\"cli\"}", &aerr) != 0)
+			api_log("audit token.create: %s", aerr.msg);
+		memcpy(out, secret, sizeof secret);
+	}
+	sodium_memzero(secret, sizeof secret);
 	return rc;
 }

@@ -22,6 +22,8 @@ int cli_rules_main(int argc, char **argv);
 int cli_hunt_main(int argc, char **argv);
 int cli_server_main(int argc, char **argv);
 int cli_import_main(int argc, char **argv);
+int cli_user_main(int argc, char **argv);   /* cmd_admin.c */
+int cli_token_main(int argc, char **argv);  /* cmd_admin.c */
 
 /* ---- reading inputs (input.c), shared by parse and hunt ----------------------
  * An input is a file or "-" (stdin), plain, gzip, zstd or zip; each member goes

@@ -17,6 +17,8 @@ static const struct {
 	{"rules", cli_rules_main, "check Sigma rules, correlations and filters ('hisn rules check PATH...')"},
 	{"import", cli_import_main, "send log files to a running server ('hisn import --server URL --token T FILE...')"},
 	{"server", cli_server_main, "run the server: syslog/RELP/HTTPS ingest, real-time detection, storage, API"},
+	{"user", cli_user_main, "add a user of the server ('hisn user add NAME --role R --password-stdin --data DIR')"},
+	{"token", cli_token_main, "create an API token ('hisn token create --user NAME --data DIR')"},
 };
 
 static void usage(FILE *out)
