@@ -87,7 +87,7 @@ int api_port(const api *a);
 /* Stops accepting, finishes requests in progress, frees everything. */
 void api_stop(api *a);
 
-/* First-start bootstrap, used by the server and by `hisn user add`: creates
+/* First-start bootstrap, used by the server: creates
  * user name with role admin in the default tenant with a password hashed with
  * argon2id. When password is NULL a random one is generated and written to
  * pass_out (cap bytes). STORE_ECONFLICT when the name exists. */

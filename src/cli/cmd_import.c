@@ -185,6 +185,8 @@ static int post(importer *im)
 			break;
 	if (im->resp.len > 12 && memcmp(im->resp.data, "HTTP/1.", 7) == 0)
 		status = (im->resp.data[9] - '0') * 100 + (im->resp.data[10] - '0') * 10 + (im->resp.data[11] - '0');
+	else
+		fprintf(stderr, "hisn: import: %s:%s did not answer with HTTP\n", im->host, im->port);
 out:
 	conn_close(&c);
 	return status;
@@ -210,8 +212,9 @@ static int flush(importer *im)
 		return im->failed ? -1 : 0;
 	status = post(im);
 	if (status != 200) {
-		const char *body = status ? resp_body(im, NULL) : "";
-		fprintf(stderr, "hisn: import: the server refused a batch (HTTP %d): %.300s\n", status, body);
+		const char *body = status > 0 ? resp_body(im, NULL) : "";
+		if (status > 0) /* else post() has said why (connection, TLS) */
+			fprintf(stderr, "hisn: import: the server refused a batch (HTTP %d): %.300s\n", status, body);
 		im->failed = true;
 		return -1;
 	}
@@ -278,6 +281,7 @@ static int options(importer *im, int argc, char **argv)
 int cli_import_main(int argc, char **argv)
 {
 	importer im = {.in = {.cmd = "import", .format = "auto", .on_batch = on_batch}};
+	cli_paths paths = {0};
 	int rc = CLI_EXIT_OK, o = options(&im, argc, argv);
 
 	if (o <= 0)
@@ -285,8 +289,16 @@ int cli_import_main(int argc, char **argv)
 	im.in.ud = &im;
 	core_buf_init(&im.batch, 0);
 	core_buf_init(&im.resp, 1u << 20);
-	for (int i = optind; i < argc && !im.failed; i++) {
-		int one = cli_input_read(&im.in, argv[i]);
+	for (int i = optind; i < argc; i++) { /* folders: every file in them, recursively */
+		core_err err = {0};
+		if (cli_paths_add(&paths, argv[i], &err) != 0) {
+			fprintf(stderr, "hisn: import: %s\n", err.msg);
+			rc = CLI_EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < paths.n && !im.failed; i++) {
+		int one = cli_input_read(&im.in, paths.v[i]);
 		if (one == CLI_EXIT_USAGE) {
 			rc = one;
 			goto out;
@@ -300,6 +312,7 @@ int cli_import_main(int argc, char **argv)
 		(unsigned long long)im.sent, (unsigned long long)im.accepted, im.host, im.port,
 		(unsigned long long)im.batches, im.failed ? " (stopped on a refusal)" : "");
 out:
+	cli_paths_free(&paths);
 	core_buf_free(&im.batch);
 	core_buf_free(&im.resp);
 	return rc;

@@ -225,9 +225,11 @@ static void banner(srv *s, const char *host, bool plain)
 		srv_log(s, false, "listening: %s", s->input_name[i]);
 	srv_log(s, false, "listening: %s://%s:%d (API%s)", plain ? "http" : "https", host,
 		api_port(s->api), plain ? "" : ", certificate in the data directory unless tls-cert is set");
-	srv_log(s, false, "log in at %s://%s:%d/ ; API: %s://%s:%d/api/v1/ ; metrics: /metrics",
-		plain ? "http" : "https", show, api_port(s->api), plain ? "http" : "https", show,
-		api_port(s->api));
+	if (s->cfg->web_root)
+		srv_log(s, false, "web console: %s://%s:%d/", plain ? "http" : "https", show, api_port(s->api));
+	srv_log(s, false, "API: %s://%s:%d/api/v1/ (log in: POST /api/v1/auth/login, or a token from "
+		"'hisn token create --user NAME --data %s'); metrics: /metrics",
+		plain ? "http" : "https", show, api_port(s->api), s->cfg->data);
 	for (unsigned i = 1; i < s->ninputs; i++) {
 		const char *name = s->input_name[i], *port = strrchr(name, ':');
 		if (strncmp(name, "tcp://", 6) == 0)
@@ -258,7 +260,8 @@ static void stop_all(srv *s)
 }
 
 /* SIGHUP: the config file is read again; rules, logsources, placeholders,
- * alert window and retention take effect; listeners need a restart. */
+ * alert window and correlation memory take effect; listeners and storage
+ * settings need a restart. */
 static void reload(srv *s)
 {
 	core_err err = {0};
