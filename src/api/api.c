@@ -551,7 +551,9 @@ static int start_daemon(api *a, int fd, int family, core_err *err)
 		tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
 						 "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
 	}
+	/* the logger first: MHD logs with its own until it is set */
 	a->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_URI_LOG_CALLBACK, on_uri, a,
 				MHD_OPTION_NOTIFY_COMPLETED, on_done, a,
@@ -559,7 +561,6 @@ static int start_daemon(api *a, int fd, int family, core_err *err)
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(API_CONN_MAX / 2),
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONN_TIMEOUT,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10),
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 				MHD_OPTION_ARRAY, tls,
 				MHD_OPTION_END);
 	if (!a->d)

@@ -9,8 +9,7 @@
 
 #include "api/api_int.h"
 
-/* Does tenant t exist? (-1 on a store failure, with r answered.) */
-static int tenant_exists(api_req *r, uint32_t t)
+int api_tenant_exists(api_req *r, uint32_t t)
 {
 	core_buf b;
 	core_err err = {0};
@@ -74,7 +73,7 @@ void api_h_user_create(api_req *r)
 		api_fail(r, 400, "%s", err.msg);
 		goto out;
 	}
-	rc = tenant_exists(r, r->tenant);
+	rc = api_tenant_exists(r, r->tenant);
 	if (rc <= 0) {
 		if (rc == 0)
 			api_fail(r, 404, "tenant %u does not exist", r->tenant);

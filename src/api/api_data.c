@@ -268,6 +268,16 @@ void api_h_ingest(api_req *r)
 
 	if (!hook_ok(r, h->ingest != NULL) || !api_write_tenant(r))
 		return;
+	/* a tenant chosen with ?tenant= must exist: events stored under a free
+	 * id would be shown to the tenant created next with that id */
+	if (r->tenant_given) {
+		int ex = api_tenant_exists(r, r->tenant);
+		if (ex <= 0) {
+			if (ex == 0)
+				api_fail(r, 404, "tenant %u does not exist", r->tenant);
+			return;
+		}
+	}
 	if (r->body.len == 0) {
 		api_fail(r, 400, "empty body: JSON lines or a JSON array of events expected");
 		return;

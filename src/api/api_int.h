@@ -229,6 +229,8 @@ void api_fail(api_req *r, int status, const char *fmt, ...) __attribute__((forma
 void api_fail_code(api_req *r, int code, const core_err *err);
 /* True when r->who may act on r->tenant for a write (tenant 0 is refused). */
 bool api_write_tenant(api_req *r);
+/* Does tenant t exist? 1 yes, 0 no, -1 on a store failure (r answered). */
+int api_tenant_exists(api_req *r, uint32_t t);
 /* A header of the request (borrowed from MHD) or NULL. */
 const char *api_header(api_req *r, const char *name);
 /* Writes an audit entry for the caller (failures are logged, not fatal). */

@@ -756,6 +756,7 @@ static int load_docs(rules_set *s, struct fy_parser *fyp, struct fy_diag *diag, 
 			rc = r ? 0 : CORE_ENOMEM;
 			if (r) {
 				r->file = file;
+				r->path = s->cur_path;
 				r->line = line;
 				int lr = v1 ? rules_fail(&d, root, "part of a Sigma v1 rule collection "
 								    "('action:' earlier in the file), not supported") :
@@ -863,7 +864,9 @@ int rules_load_file(rules_set *s, const char *path, const char *display)
 		got += (size_t)k;
 	}
 	buf[got] = 0;
-	rc = load_stream(s, buf, got, file);
+	s->cur_path = core_arena_strndup(s->arena, path, strlen(path));
+	rc = s->cur_path ? load_stream(s, buf, got, file) : CORE_ENOMEM;
+	s->cur_path = NULL;
 out:
 	if (fd >= 0)
 		close(fd);

@@ -216,7 +216,8 @@ typedef struct rules_rule {
 	uint32_t nconds;
 	rules_correlation corr;   /* CORRELATION */
 	rules_filter filter;      /* FILTER */
-	const char *file;         /* path as given to the loader */
+	const char *file;         /* path as shown in messages (relative to a folder argument) */
+	const char *path;         /* the file as opened (to read it again), or NULL (from memory) */
 	uint32_t line;            /* first line of the document (1-based) */
 } rules_rule;
 
@@ -255,6 +256,7 @@ typedef struct rules_set {
 	size_t nskipped;       /* deprecated documents (warned, not loaded) */
 	size_t nfiles;
 	rules_options opt;
+	const char *cur_path;  /* the file being loaded (arena), for rules_rule.path */
 } rules_set;
 
 /* Returns a new empty set owned by the caller (free with rules_set_free), or

@@ -20,7 +20,9 @@ void srv_det_free(srv_det *d)
 {
 	if (!d)
 		return;
-	corr_free(d->corr);
+	for (size_t i = 0; i < d->ntcorr; i++)
+		corr_free(d->tcorr[i].c);
+	free(d->tcorr);
 	engine_free(d->eng);
 	rules_ls_free(d->ls);
 	rules_set_free(d->set);
@@ -29,6 +31,20 @@ void srv_det_free(srv_det *d)
 	free((void *)d->matches);
 	pthread_mutex_destroy(&d->corr_mu);
 	free(d);
+}
+
+corr_state *srv_det_corr(srv_det *d, uint32_t tenant)
+{
+	corr_state *c;
+	for (size_t i = 0; i < d->ntcorr; i++)
+		if (d->tcorr[i].tenant == tenant)
+			return d->tcorr[i].c;
+	if (core_grow((void **)&d->tcorr, &d->captcorr, d->ntcorr + 1, sizeof *d->tcorr, 4) != 0)
+		return NULL;
+	if ((c = corr_new(d->set, &(corr_options){.max_bytes = d->corr_memory})) == NULL)
+		return NULL;
+	d->tcorr[d->ntcorr++] = (struct srv_tcorr){tenant, c};
+	return c;
 }
 
 srv_det *srv_det_acquire(srv *s)
@@ -129,7 +145,8 @@ int srv_det_build(srv *s, srv_det **out, core_err *err)
 	if ((rc = load_rules(s, d, err)) != 0 || (rc = load_ls(s, d, err)) != 0 ||
 	    (rc = engine_build(d->set, d->ls, NULL, &d->eng, err)) != 0)
 		goto fail;
-	d->corr = corr_new(d->set, &(corr_options){.max_bytes = s->cfg->corr_memory});
+	d->corr_memory = s->cfg->corr_memory;
+	d->corr = srv_det_corr(d, s->cfg->tenant);
 	d->enabled = malloc(d->set->nrules + 1);
 	d->matches = calloc(d->set->nrules + 1, sizeof *d->matches);
 	if (!d->corr || !d->enabled || !d->matches) {

@@ -152,7 +152,7 @@ static int rule_get(void *ud, const char *id, core_buf *out, core_err *err)
 	if (rc == 0) {
 		out->len--; /* reopen the object for "yaml" */
 		rc = core_buf_add(out, ",\"yaml\":", 8);
-		rc = rc ? rc : file_json(out, d->set->rules[i].file);
+		rc = rc ? rc : file_json(out, d->set->rules[i].path ? d->set->rules[i].path : d->set->rules[i].file);
 		rc = rc ? rc : core_buf_addc(out, '}');
 	}
 out:

@@ -126,9 +126,13 @@ static int rules(srv *s, core_buf *b)
 	rc = rc ? rc : help(b, "hisn_rules_loaded", "gauge", "Rules, correlations and filters loaded.");
 	rc = rc ? rc : core_buf_printf(b, "hisn_rules_loaded %zu\n", d->set->nrules);
 	if (rc == 0 && d->corr) {
-		corr_stats cs;
+		corr_stats cs = {0}, one;
 		pthread_mutex_lock(&d->corr_mu);
-		corr_get_stats(d->corr, &cs);
+		for (size_t i = 0; i < d->ntcorr; i++) { /* every tenant's */
+			corr_get_stats(d->tcorr[i].c, &one);
+			cs.evictions += one.evictions;
+			cs.bytes += one.bytes;
+		}
 		pthread_mutex_unlock(&d->corr_mu);
 		rc = help(b, "hisn_correlation_evictions_total", "counter", "Correlation groups dropped to stay under corr-memory.");
 		rc = rc ? rc : core_buf_printf(b, "hisn_correlation_evictions_total %llu\n", (unsigned long long)cs.evictions);

@@ -207,6 +207,7 @@ typedef struct worker {
 	const char **errs;         /* ... and the parse error of each, or NULL */
 	size_t nrecs;
 	uint32_t cur_ev;           /* index in o->ev of the event being matched */
+	bool json_check;           /* parse_json's first pass */
 	bool json_failed;
 	core_err json_err;
 	core_buf feed;
@@ -287,7 +288,7 @@ static int emit(void *ud, const corr_result *r)
 	return rc;
 }
 
-static int detect(worker *w, const core_event *ev)
+static int detect(worker *w, const core_event *ev, uint32_t tenant)
 {
 	srv_det *d = w->det;
 	const uint32_t *m;
@@ -306,7 +307,8 @@ static int detect(worker *w, const core_event *ev)
 		}
 		if (d->corr && corr_wants(d->corr, r)) {
 			pthread_mutex_lock(&d->corr_mu);
-			rc = corr_feed(d->corr, r, ev, lookup, w, emit, w);
+			corr_state *c = srv_det_corr(d, tenant); /* tenants never share a correlation */
+			rc = c ? corr_feed(c, r, ev, lookup, w, emit, w) : CORE_ENOMEM;
 			pthread_mutex_unlock(&d->corr_mu);
 		}
 	}
@@ -346,7 +348,7 @@ static int add_event(worker *w, const core_event *ev, const srv_rec *rec, const 
 	for (int k = 0; k < SRV_NKEYS; k++)
 		e->key[k] = key_text(&o->text, ev, key_names[k]);
 	w->cur_ev = (uint32_t)o->n++;
-	return detect(w, ev);
+	return detect(w, ev, rec->tenant);
 }
 
 /* The record an event of the syslog stream came from: the last start <= offset. */
@@ -450,6 +452,8 @@ static int parse_syslog(worker *w, srv_rec **recs, size_t n)
 static int on_json_batch(void *ud, core_event *ev, size_t n)
 {
 	worker *w = ud;
+	if (w->json_check)
+		return 0; /* the first pass only looks for a malformed document */
 	for (size_t i = 0; i < n; i++) {
 		int rc = add_event(w, &ev[i], w->rec, NULL, 0);
 		if (rc)
@@ -479,13 +483,10 @@ static void finish_wait(srv_wait *wt, int rc, uint64_t accepted, const core_err 
 	pthread_mutex_unlock(&wt->mu);
 }
 
-/* One ingest body: all its events, or none when a document is malformed. */
-static int parse_json(worker *w, srv_rec *rec)
+static int json_pass(worker *w, srv_rec *rec, bool check)
 {
 	parse_options po = {.format = "json", .max_record = 1u << 20, .on_batch = on_json_batch,
 			    .on_error = on_json_error, .ud = w, .name = "ingest"};
-	srv_out *o = w->o;
-	size_t n0 = o->n, nal0 = o->nal, text0 = o->text.len;
 	core_err err = {0};
 	parse_stream *ps = parse_stream_new(&po, &err);
 	int rc;
@@ -493,10 +494,26 @@ static int parse_json(worker *w, srv_rec *rec)
 	if (!ps)
 		return CORE_ENOMEM;
 	w->rec = rec;
+	w->json_check = check;
 	w->json_failed = false;
 	rc = parse_stream_feed(ps, rec->data, rec->len);
 	rc = rc ? rc : parse_stream_finish(ps);
 	parse_stream_free(ps);
+	w->json_check = false;
+	return rc;
+}
+
+/* One ingest body: all its events, or none when a document is malformed.
+ * The body is read twice: first only to find a malformed document, so that
+ * a refused body never reaches the rules and correlations. */
+static int parse_json(worker *w, srv_rec *rec)
+{
+	srv_out *o = w->o;
+	size_t n0 = o->n, nal0 = o->nal, text0 = o->text.len;
+	int rc = json_pass(w, rec, true);
+
+	if (rc == 0 && !w->json_failed)
+		rc = json_pass(w, rec, false);
 	if (rc == 0 && w->json_failed) {
 		size_t off = w->json_err.offset < rec->len ? w->json_err.offset : rec->len, line = 1;
 		char msg[sizeof w->json_err.msg];

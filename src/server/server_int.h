@@ -58,8 +58,11 @@ typedef struct srv_det {
 	rules_set *set;
 	rules_ls_map *ls;
 	engine *eng;
-	corr_state *corr;
-	pthread_mutex_t corr_mu;
+	corr_state *corr;           /* the first tenant's; corr_wants, counts */
+	struct srv_tcorr { uint32_t tenant; corr_state *c; } *tcorr; /* one per tenant */
+	size_t ntcorr, captcorr;
+	uint64_t corr_memory;
+	pthread_mutex_t corr_mu;    /* guards every correlation state and tcorr */
 	core_arena *arena;          /* placeholders */
 	_Atomic uint8_t *enabled;   /* per rule: 1 enabled, 0 disabled (API) */
 	_Atomic uint64_t *matches;  /* per rule */
@@ -170,6 +173,9 @@ void srv_hist_add(srv_hist *h, int64_t ns);
 /* detect.c */
 int srv_det_build(srv *s, srv_det **out, core_err *err);
 srv_det *srv_det_acquire(srv *s);
+/* The correlation state of tenant (created on first use; NULL: out of memory).
+ * Call with d->corr_mu held: correlations never mix tenants. */
+corr_state *srv_det_corr(srv_det *d, uint32_t tenant);
 void srv_det_release(srv_det *d);
 /* Builds a new detector from the configuration and swaps it in. */
 int srv_det_reload(srv *s, core_err *err);

@@ -699,6 +699,11 @@ static void t_ingest_metrics(sess *admin, const char *tok)
 	r = req("POST", "/api/v1/ingest?tenant=2", "{\"m\":1}\n", "Content-Type: application/x-ndjson",
 		admin->cookie, admin->csrf, NULL);
 	TAP_OK(r->status == 200 && hk.tenant == 2, "default-tenant admin ingests into tenant 2");
+	hk.calls = 0;
+	r = req("POST", "/api/v1/ingest?tenant=4000", "{\"m\":1}\n", "Content-Type: application/x-ndjson",
+		admin->cookie, admin->csrf, NULL);
+	TAP_OK(r->status == 404 && hk.calls == 0 && strstr(r->body, "tenant 4000 does not exist"),
+	       "ingest into a tenant that does not exist: 404, the hook not called");
 	r = req("POST", "/api/v1/ingest", "nope\n", "Content-Type: application/x-ndjson", tok, NULL);
 	TAP_OK(r->status == 400 && strstr(r->body, "malformed JSON at byte 0"), "hook parse error: 400");
 	/* 64 KiB + 1 */

@@ -381,6 +381,8 @@ static void test_udp(void)
 		    S.r[0].data[S.r[0].len - 1] != '\n' && !S.r[0].has_pn;
 	pthread_mutex_unlock(&S.mu);
 	TAP_OK(peer, "udp: peer is address:port, no trailing LF");
+	/* the counter moves after the sink took the record: wait for it */
+	WAIT_FOR(stats(n, 0).records >= 3, 5000);
 	net_listener_stats st = stats(n, 0);
 	TAP_OK(st.records == 3 && st.drops == 0, "udp: stats count 3 records");
 
