@@ -171,6 +171,8 @@ def test_udp_and_search(s):
     found, _ = wait_for(lambda: (lambda r: r[1].get('events') if r[0] == 200 and isinstance(r[1], dict) else None)(
         s.json('GET', f'/api/v1/events?q={word}')), 5)
     check(found and word in json.dumps(found[0]), 'a UDP syslog line is stored and found by full-text search', found)
+    src = ((((found or [{}])[0].get('event') or {}).get('log') or {}).get('source') or {}).get('address', '')
+    check(src.startswith('127.0.0.1:'), 'the stored event names the sender\'s address (log.source.address)', src)
 
 
 def test_ingest(s):

@@ -365,13 +365,27 @@ static size_t rec_of(const worker *w, uint64_t off)
 	return lo;
 }
 
+/* Who sent it (the syslog header's host name can say anything): the peer's
+ * address and, over TLS with a client certificate, its CN (ECS names). */
+static int add_peer(core_event *ev, const srv_rec *rec)
+{
+	if (!rec->peer[0])
+		return 0;
+	if (core_event_set_strcopy(ev, "log.source.address", rec->peer, strlen(rec->peer)) < 0 ||
+	    (rec->peer_name[0] && core_event_set_strcopy(ev, "tls.client.x509.subject.common_name", rec->peer_name,
+							  strlen(rec->peer_name)) < 0))
+		return CORE_ENOMEM;
+	return core_event_index(ev);
+}
+
 static int on_sys_batch(void *ud, core_event *ev, size_t n)
 {
 	worker *w = ud;
 	for (size_t i = 0; i < n; i++) {
 		size_t r = rec_of(w, ev[i].offset);
 		srv_rec *rec = w->recs[r];
-		int rc = add_event(w, &ev[i], rec, rec->data, rec->len);
+		int rc = add_peer(&ev[i], rec);
+		rc = rc ? rc : add_event(w, &ev[i], rec, rec->data, rec->len);
 		if (rc)
 			return rc;
 		w->errs[r] = ""; /* parsed: no fallback */
@@ -403,7 +417,8 @@ static int fallback(worker *w, srv_rec *rec, const char *why)
 	ev.ts = rec->received;
 	ev.format = "raw";
 	if (core_event_set_str(&ev, "message", rec->data, rec->len) < 0 ||
-	    core_event_set_str(&ev, "error.message", why, strlen(why)) < 0 || core_event_index(&ev) != 0)
+	    core_event_set_str(&ev, "error.message", why, strlen(why)) < 0 || add_peer(&ev, rec) != 0 ||
+	    core_event_index(&ev) != 0)
 		goto out;
 	rc = add_event(w, &ev, rec, rec->data, rec->len);
 out:

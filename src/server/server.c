@@ -31,11 +31,21 @@ void srv_log(const srv *s, bool important, const char *fmt, ...)
 }
 
 /* ---- inputs ------------------------------------------------------------------------------- */
+static srv_rec *net_rec(srv *s, const net_record *r)
+{
+	srv_rec *rec = srv_rec_new(r->data, r->len, SRV_SYSLOG, (uint16_t)(r->listener + 1),
+				   s->cfg->tenant, r->received);
+	if (rec) {
+		snprintf(rec->peer, sizeof rec->peer, "%s", r->peer ? r->peer : "");
+		snprintf(rec->peer_name, sizeof rec->peer_name, "%s", r->peer_name ? r->peer_name : "");
+	}
+	return rec;
+}
+
 static int sink_submit(void *ud, const net_record *r)
 {
 	srv *s = ud;
-	srv_rec *rec = srv_rec_new(r->data, r->len, SRV_SYSLOG, (uint16_t)(r->listener + 1),
-				   s->cfg->tenant, r->received);
+	srv_rec *rec = net_rec(s, r);
 	int rc;
 	if (!rec)
 		return NET_FULL;
@@ -47,8 +57,7 @@ static int sink_submit(void *ud, const net_record *r)
 static int sink_wait(void *ud, const net_record *r)
 {
 	srv *s = ud;
-	srv_rec *rec = srv_rec_new(r->data, r->len, SRV_SYSLOG, (uint16_t)(r->listener + 1),
-				   s->cfg->tenant, r->received);
+	srv_rec *rec = net_rec(s, r);
 	if (!rec)
 		return CORE_ENOMEM;
 	/* on disk before librelp acknowledges it (it does once this returns) */

@@ -37,6 +37,8 @@ typedef struct srv_rec {
 	uint32_t tenant;
 	uint16_t input;
 	uint8_t kind;        /* SRV_SYSLOG, SRV_JSON */
+	char peer[64];       /* the sender's "address:port" (net inputs), or "" */
+	char peer_name[64];  /* TLS: its client certificate's CN, or "" */
 	size_t len;
 	char data[];
 } srv_rec;
