@@ -641,7 +641,7 @@ int srv_workers_start(srv *s)
 	unsigned n = s->cfg->workers;
 	if (n == 0) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		n = c > 0 && c < 64 ? (unsigned)c : 2;
+		n = c <= 0 ? 2 : c < 64 ? (unsigned)c : 64;
 	}
 	g_workers = calloc(n, sizeof *g_workers);
 	if (!g_workers)
