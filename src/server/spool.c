@@ -11,12 +11,12 @@
  *
  * Every record gets a sequence number. The writer reports the numbers of the
  * records it has committed (srv_spool_done); the watermark W is the lowest
- * number not yet committed. After each commit DATA/spool/done is replaced
- * (written beside, then renamed) with W and a bitmap of the numbers above W
- * already committed (workers finish batches out of order). On start every
- * spooled record not marked there is queued again. Only a batch committed
- * between the store's commit and that rename can be stored twice (at least
- * once, as RELP itself is); none is lost.
+ * number not yet committed. After each commit DATA/spool/done gets W and a
+ * bitmap of the numbers above W already committed (workers finish batches
+ * out of order), in the older of its two checksummed slots (see SLOT). On
+ * start every spooled record not marked there is queued again. Only a batch
+ * committed between the store's commit and that write can be stored twice
+ * (at least once, as RELP itself is); none is lost.
  *
  * Files: segments named by their first number (16 hex digits + ".spool"),
  * a new one every SEG_MAX bytes and at every start; a segment is deleted
@@ -61,6 +61,8 @@ struct srv_spool {
 	uint64_t w;             /* every record below is committed */
 	uint64_t hi;            /* 1 + the highest number committed */
 	uint64_t saved_w, saved_hi; /* what the done file says */
+	uint64_t gen;           /* of the newest slot of the done file */
+	int done_fd;
 	unsigned char *saved;   /* its bitmap of [saved_w, saved_hi) (replay only) */
 	uint64_t *ring;         /* bit (seq % RING): committed, for seq in [w, next) */
 	unsigned char *bits;    /* scratch for writing the done file */
@@ -132,34 +134,77 @@ static int done_path(const srv_spool *sp, const char *name, char *out, size_t ca
 	return n > 0 && (size_t)n < cap ? 0 : CORE_EINVAL;
 }
 
-/* "hisn-spool W HI\n" padded to DONE_HDR bytes, then the bitmap of [W, HI). */
+/* The done file has two slots of SLOT bytes, written in turn in place (no
+ * rename: on ext4 a rename over a file forces its data to disk, which cost
+ * the RELP path half its rate). A slot is "hisn-spool GEN W HI CRC\n" padded
+ * to DONE_HDR bytes, then the bitmap of [W, HI); CRC (crc32 of the bitmap and
+ * the numbers) rejects a slot torn by a crash, and the valid slot with the
+ * higher GEN wins. */
+#define SLOT (DONE_HDR + RING / 16)
+
+static uint32_t slot_crc(uint64_t gen, uint64_t w, uint64_t hi, const unsigned char *bits, size_t nb)
+{
+	unsigned char nums[24];
+	uLong c = crc32(0L, Z_NULL, 0);
+	put64(nums, gen), put64(nums + 8, w), put64(nums + 16, hi);
+	c = crc32(c, nums, sizeof nums);
+	return (uint32_t)crc32(c, bits, (uInt)nb);
+}
+
+/* Reads slot k; 0 with its numbers and bitmap (malloc-owned *bits), or -1. */
+static int read_slot(int fd, int k, uint64_t *gen, uint64_t *w, uint64_t *hi, unsigned char **bits)
+{
+	char hdr[DONE_HDR + 1] = {0}, *end;
+	unsigned long long g, a, b, c;
+	size_t nb;
+
+	*bits = NULL;
+	if (pread(fd, hdr, DONE_HDR, (off_t)k * SLOT) != DONE_HDR || strncmp(hdr, "hisn-spool ", 11) != 0)
+		return -1;
+	errno = 0;
+	g = strtoull(hdr + 11, &end, 10);
+	if (errno || *end != ' ')
+		return -1;
+	a = strtoull(end + 1, &end, 10);
+	if (errno || *end != ' ')
+		return -1;
+	b = strtoull(end + 1, &end, 10);
+	if (errno || *end != ' ')
+		return -1;
+	c = strtoull(end + 1, &end, 10);
+	if (errno || *end != '\n' || a == 0 || b < a || b - a > RING / 2 || c > UINT32_MAX)
+		return -1;
+	nb = (size_t)((b - a + 7) / 8);
+	if (!(*bits = calloc(nb ? nb : 1, 1)) || (nb && pread(fd, *bits, nb, (off_t)k * SLOT + DONE_HDR) != (ssize_t)nb) ||
+	    slot_crc(g, a, b, *bits, nb) != (uint32_t)c) {
+		free(*bits);
+		*bits = NULL;
+		return -1;
+	}
+	*gen = g, *w = a, *hi = b;
+	return 0;
+}
+
 static void read_done(srv_spool *sp)
 {
-	char path[4200], hdr[DONE_HDR + 1] = {0}, *end;
-	uint64_t w, hi;
-	size_t nb;
-	int fd = -1;
+	uint64_t gen[2] = {0}, w[2], hi[2];
+	unsigned char *bits[2] = {NULL, NULL};
+	int ok[2], best;
 
 	sp->w = sp->hi = 1; /* numbers start at 1: 0 marks a record that is not spooled */
-	if (done_path(sp, "done", path, sizeof path) != 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	if (read(fd, hdr, DONE_HDR) != DONE_HDR || strncmp(hdr, "hisn-spool ", 11) != 0)
-		goto out;
-	errno = 0;
-	w = strtoull(hdr + 11, &end, 10);
-	if (errno || *end != ' ' || w == 0)
-		goto out;
-	hi = strtoull(end + 1, &end, 10);
-	if (errno || *end != '\n' || hi < w || hi - w > RING)
-		goto out;
-	sp->w = sp->hi = w;
-	nb = (size_t)((hi - w + 7) / 8);
-	if (nb && (sp->saved = calloc(nb, 1)) != NULL && read(fd, sp->saved, nb) == (ssize_t)nb)
-		sp->hi = hi;
-out:
+	sp->gen = 0;
+	for (int k = 0; k < 2; k++)
+		ok[k] = sp->done_fd >= 0 && read_slot(sp->done_fd, k, &gen[k], &w[k], &hi[k], &bits[k]) == 0;
+	best = ok[0] && (!ok[1] || gen[0] > gen[1]) ? 0 : ok[1] ? 1 : -1;
+	if (best >= 0) {
+		sp->gen = gen[best];
+		sp->w = w[best], sp->hi = hi[best];
+		sp->saved = bits[best];
+		bits[best] = NULL;
+	}
+	free(bits[0]);
+	free(bits[1]);
 	sp->saved_w = sp->w, sp->saved_hi = sp->hi;
-	if (fd >= 0)
-		close(fd);
 }
 
 static bool saved_done(const srv_spool *sp, uint64_t seq)
@@ -168,46 +213,54 @@ static bool saved_done(const srv_spool *sp, uint64_t seq)
 	return sp->saved && seq >= sp->saved_w && seq < sp->saved_hi && (sp->saved[k / 8] >> (k % 8)) & 1u;
 }
 
-/* Replaces the done file (a new file renamed over the old: whole or not at all). */
-static void save_done(srv_spool *sp)
+/* Under the mutex: the next slot (header and bitmap) into sp->bits; its
+ * length, or 0 when the file already says this. */
+static size_t snapshot_done(srv_spool *sp, off_t *at)
 {
-	char path[4200], tmp[4200], hdr[DONE_HDR];
 	uint64_t hi = sp->hi > sp->w ? sp->hi : sp->w;
 	size_t nb = (size_t)((hi - sp->w + 7) / 8);
-	int fd = -1;
-	bool ok;
+	unsigned char *bm = sp->bits + DONE_HDR;
+	char hdr[DONE_HDR + 1];
+	int n;
 
 	if (sp->w == sp->saved_w && hi == sp->saved_hi)
-		return;
-	memset(hdr, ' ', sizeof hdr);
-	int n = snprintf(hdr, sizeof hdr, "hisn-spool %" PRIu64 " %" PRIu64 "\n", sp->w, hi);
+		return 0;
+	memset(bm, 0, nb);
+	for (uint64_t q = sp->w; q < hi; q++)
+		if (ring_get(sp, q))
+			bm[(q - sp->w) / 8] |= (unsigned char)(1u << ((q - sp->w) % 8));
+	sp->gen++;
+	n = snprintf(hdr, sizeof hdr, "hisn-spool %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu32 "\n", sp->gen,
+		     sp->w, hi, slot_crc(sp->gen, sp->w, hi, bm, nb));
 	if (n <= 0 || n >= DONE_HDR)
-		return;
-	hdr[n] = ' ', hdr[DONE_HDR - 1] = '\n';
-	memset(sp->bits, 0, nb);
-	for (uint64_t s = sp->w; s < hi; s++)
-		if (ring_get(sp, s))
-			sp->bits[(s - sp->w) / 8] |= (unsigned char)(1u << ((s - sp->w) % 8));
-	if (done_path(sp, "done.new", tmp, sizeof tmp) != 0 || done_path(sp, "done", path, sizeof path) != 0 ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return;
-	ok = write(fd, hdr, DONE_HDR) == DONE_HDR && (nb == 0 || write(fd, sp->bits, nb) == (ssize_t)nb);
-	close(fd);
-	if (ok && rename(tmp, path) == 0)
-		sp->saved_w = sp->w, sp->saved_hi = hi;
+		return 0;
+	memset(sp->bits, ' ', DONE_HDR);
+	memcpy(sp->bits, hdr, (size_t)n);
+	sp->bits[DONE_HDR - 1] = '\n';
+	sp->saved_w = sp->w, sp->saved_hi = hi;
+	*at = (off_t)(sp->gen % 2) * SLOT;
+	return DONE_HDR + nb;
+}
+
+/* Outside the mutex (only the writer thread calls it). */
+static void write_done(srv_spool *sp, size_t len, off_t at)
+{
+	if (len && sp->done_fd >= 0 && pwrite(sp->done_fd, sp->bits, len, at) != (ssize_t)len)
+		sp->saved_w = 0; /* try again at the next commit */
 }
 
 int srv_spool_open(const char *data_dir, srv_spool **out, core_err *err)
 {
 	srv_spool *sp = calloc(1, sizeof *sp);
+	char path[4200];
 	int rc = 0;
 
 	*out = NULL;
-	if (!sp || !(sp->ring = calloc(RING / 64, sizeof *sp->ring)) || !(sp->bits = malloc(RING / 8))) {
+	if (!sp || !(sp->ring = calloc(RING / 64, sizeof *sp->ring)) || !(sp->bits = malloc(SLOT))) {
 		rc = core_err_set(err, CORE_ENOMEM, SIZE_MAX, "out of memory");
 		goto out;
 	}
-	sp->fd = -1;
+	sp->fd = sp->done_fd = -1;
 	pthread_mutex_init(&sp->mu, NULL);
 	pthread_cond_init(&sp->room, NULL);
 	if (snprintf(sp->dir, sizeof sp->dir, "%s/spool", data_dir) >= (int)sizeof sp->dir) {
@@ -216,6 +269,11 @@ int srv_spool_open(const char *data_dir, srv_spool **out, core_err *err)
 	}
 	if (mkdir(sp->dir, 0700) != 0 && errno != EEXIST) {
 		rc = core_err_set(err, CORE_EIO, SIZE_MAX, "%s: %s", sp->dir, strerror(errno));
+		goto out;
+	}
+	if (done_path(sp, "done", path, sizeof path) != 0 ||
+	    (sp->done_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		rc = core_err_set(err, CORE_EIO, SIZE_MAX, "%s/done: %s", sp->dir, strerror(errno));
 		goto out;
 	}
 	read_done(sp);
@@ -307,11 +365,14 @@ int srv_spool_replay(srv_spool *sp, srv_spool_fn fn, void *ud, uint64_t *replaye
 		sp->next = sp->segs[sp->nsegs - 1]; /* an empty last segment: its name is the next number */
 	pthread_mutex_lock(&sp->mu);
 	advance(sp);
-	sp->hi = sp->next > sp->w ? sp->next : sp->w;
+	if (sp->hi < sp->w) /* else as the file says: nothing to write before a commit */
+		sp->hi = sp->w;
 	free(sp->saved);
 	sp->saved = NULL;
-	save_done(sp);
+	off_t at = 0;
+	size_t len = snapshot_done(sp, &at);
 	pthread_mutex_unlock(&sp->mu);
+	write_done(sp, len, at);
 	return rc;
 }
 
@@ -376,6 +437,10 @@ out:
 void srv_spool_done(srv_spool *sp, const uint64_t *seqs, size_t n)
 {
 	char path[4200];
+	uint64_t spent[16];
+	size_t nspent = 0, len;
+	off_t at = 0;
+
 	if (!sp || n == 0)
 		return;
 	pthread_mutex_lock(&sp->mu);
@@ -386,16 +451,20 @@ void srv_spool_done(srv_spool *sp, const uint64_t *seqs, size_t n)
 				sp->hi = seqs[i] + 1;
 		}
 	advance(sp);
-	save_done(sp);
+	len = snapshot_done(sp, &at);
 	/* a segment is spent once the next one starts at or below the watermark */
-	while (sp->nsegs >= 2 && sp->segs[1] <= sp->w) {
-		if (seg_path(sp, sp->segs[0], path, sizeof path) == 0)
-			unlink(path);
+	while (nspent < sizeof spent / sizeof *spent && sp->nsegs >= 2 && sp->segs[1] <= sp->w) {
+		spent[nspent++] = sp->segs[0];
 		memmove(sp->segs, sp->segs + 1, (sp->nsegs - 1) * sizeof *sp->segs);
 		sp->nsegs--;
 	}
 	pthread_cond_broadcast(&sp->room);
 	pthread_mutex_unlock(&sp->mu);
+	/* the file work without the mutex, which every RELP append needs */
+	write_done(sp, len, at);
+	for (size_t i = 0; i < nspent; i++)
+		if (seg_path(sp, spent[i], path, sizeof path) == 0)
+			unlink(path);
 }
 
 uint64_t srv_spool_pending(srv_spool *sp)
@@ -425,6 +494,8 @@ void srv_spool_close(srv_spool *sp)
 		}
 	if (sp->fd >= 0)
 		close(sp->fd);
+	if (sp->done_fd >= 0)
+		close(sp->done_fd);
 	pthread_mutex_destroy(&sp->mu);
 	pthread_cond_destroy(&sp->room);
 	free(sp->segs);

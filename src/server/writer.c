@@ -11,6 +11,8 @@
 #include "server/server_int.h"
 
 #define WRITE_MAX 20000
+#define WRITE_MIN 4096
+#define WRITE_WAIT_NS 50000000l
 #define RETAIN_EVERY_NS (300ll * 1000000000ll)
 
 static const double hist_le[SRV_HBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -33,7 +35,8 @@ static srv_out *take(srv_outq *q, int64_t timeout_ns, bool *closed)
 {
 	srv_out *head = NULL, **tail = &head;
 	size_t events = 0;
-	struct timespec ts;
+	struct timespec ts, until = {0, 0};
+	bool late = false;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += timeout_ns / 1000000000ll;
@@ -52,6 +55,21 @@ static srv_out *take(srv_outq *q, int64_t timeout_ns, bool *closed)
 		o->next = NULL;
 		*tail = o;
 		tail = &o->next;
+		/* a small round waits a little for more (up to WRITE_MIN events or
+		 * WRITE_WAIT_NS): each commit has a fixed cost of a few ms. Not when
+		 * an ingest call waits for this commit (hisn import posts in turn). */
+		late = late || o->nwaits > 0;
+		while (!q->head && events < WRITE_MIN && !q->closed && !late) {
+			if (!until.tv_sec) {
+				clock_gettime(CLOCK_REALTIME, &until);
+				until.tv_nsec += WRITE_WAIT_NS;
+				until.tv_sec += until.tv_nsec / 1000000000l;
+				until.tv_nsec %= 1000000000l;
+			}
+			q->tail = NULL;
+			pthread_cond_broadcast(&q->can_put);
+			late = pthread_cond_timedwait(&q->can_get, &q->mu, &until) != 0;
+		}
 	}
 	if (!q->head)
 		q->tail = NULL;
@@ -127,7 +145,6 @@ static int alert_json(const rules_rule *r, const srv_out *o, const srv_oev *e, c
 static int write_alerts(srv *s, srv_out *o, const int64_t *ids, core_buf *tags, core_buf *detail,
 			core_err *err)
 {
-	int64_t now = core_time_now();
 	for (size_t i = 0; i < o->nal; i++) {
 		const srv_oal *a = &o->al[i];
 		const rules_rule *r = &o->det->set->rules[a->rule];
@@ -149,9 +166,17 @@ static int write_alerts(srv *s, srv_out *o, const int64_t *ids, core_buf *tags, 
 		if ((rc = store_add_alert(s->st, &sa, s->cfg->alert_window_ns, &id, &grouped, err)) != 0)
 			return rc;
 		atomic_fetch_add(grouped ? &s->alerts_grouped : &s->alerts_new, 1);
-		srv_hist_add(&s->latency, now - e->received);
 	}
 	return 0;
+}
+
+/* After the commit: from receiving each alert's event to its alert being stored. */
+static void record_latency(srv *s, const srv_out *list)
+{
+	int64_t now = core_time_now();
+	for (const srv_out *o = list; o; o = o->next)
+		for (size_t i = 0; i < o->nal; i++)
+			srv_hist_add(&s->latency, now - o->ev[o->al[i].ev].received);
 }
 
 static void answer(srv_out *list, int rc, const core_err *err)
@@ -202,6 +227,7 @@ static int write_list(srv *s, srv_out *list, core_err *err)
 	if (rc == 0) {
 		atomic_fetch_add(&s->events_stored, n);
 		srv_hist_add(&s->commit, core_time_now() - t0);
+		record_latency(s, list);
 	}
 out:
 	free(ids);
@@ -210,10 +236,36 @@ out:
 	return rc;
 }
 
+/* One call per commit with the spool numbers of every batch in it. */
+static void spool_done(srv *s, const srv_out *list, uint64_t **allp, size_t *capp)
+{
+	uint64_t *all = *allp;
+	size_t cap = *capp, n = 0;
+
+	for (const srv_out *o = list; o; o = o->next) {
+		if (!o->nspooled)
+			continue;
+		if (core_grow((void **)&all, &cap, n + o->nspooled, sizeof *all, 1024) != 0) {
+			srv_spool_done(s->spool, o->spooled, o->nspooled); /* no memory: one by one */
+			continue;
+		}
+		memcpy(all + n, o->spooled, o->nspooled * sizeof *all);
+		n += o->nspooled;
+	}
+	srv_spool_done(s->spool, all, n);
+	if (cap > (1u << 20)) { /* do not keep a huge array after a burst */
+		free(all);
+		all = NULL, cap = 0;
+	}
+	*allp = all, *capp = cap;
+}
+
 static void *writer_main(void *arg)
 {
 	srv *s = arg;
 	int64_t next_retain = core_time_now() + RETAIN_EVERY_NS;
+	uint64_t *seqs = NULL; /* spool numbers of one commit */
+	size_t nseqs = 0;      /* (its capacity) */
 	bool closed = false;
 
 	while (!closed) {
@@ -236,8 +288,8 @@ static void *writer_main(void *arg)
 		}
 		answer(list, rc, &err);
 		/* committed: their spooled records are spent (else they stay for the next start) */
-		for (srv_out *o = list; o && rc == 0; o = o->next)
-			srv_spool_done(s->spool, o->spooled, o->nspooled);
+		if (rc == 0 && s->spool)
+			spool_done(s, list, &seqs, &nseqs);
 		for (srv_out *o = list, *nx; o; o = nx) {
 			nx = o->next;
 			srv_out_free(o);
@@ -251,6 +303,7 @@ static void *writer_main(void *arg)
 			next_retain = core_time_now() + RETAIN_EVERY_NS;
 		}
 	}
+	free(seqs);
 	return NULL;
 }
 
