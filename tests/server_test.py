@@ -175,6 +175,29 @@ def test_udp_and_search(s):
     check(src.startswith('127.0.0.1:'), 'the stored event names the sender\'s address (log.source.address)', src)
 
 
+def test_no_pri(s):
+    """Senders that omit <PRI> (RFC 3164 says a relay adds <13>) are parsed,
+    and do not disturb the records after them."""
+    word = 'noprimark%d' % os.getpid()
+    sock = socket.create_connection(('127.0.0.1', s.ports['tcp']))
+    lines = [f'Nov 28 05:00:00 nopri-host app[7]: {word} first\n']
+    lines += [f'<13>Nov 28 05:00:01 nopri-host app[7]: {word} after {i}\n' for i in range(50)]
+    lines += ['<86>Nov 28 05:00:02 nopri-host useradd[99]: new user: name=nopri, UID=1201, GID=1201, '
+              'home=/home/nopri, shell=/bin/bash, from=/dev/pts/0\n']
+    sock.sendall(''.join(lines).encode())
+    sock.close()
+    got, _ = wait_for(lambda: (lambda r: r[1].get('events') if r[0] == 200 and isinstance(r[1], dict)
+                                and len(r[1].get('events', [])) >= 51 else None)(
+        s.json('GET', f'/api/v1/events?q={word}&limit=100')), 10)
+    first = [e for e in (got or []) if 'first' in json.dumps(e)]
+    ev = (first or [{}])[0].get('event') or {}
+    alert, _ = wait_for(lambda: [a for a in (alerts_of(s, 'New local user created') or []) if a.get('host') == 'nopri-host'], 5)
+    check(got and len(got) == 51 and ev.get('host', {}).get('name') == 'nopri-host'
+          and not (ev.get('error') or {}).get('message') and alert,
+          'a line without <PRI> is parsed (host, program) and the lines after it still reach the rules',
+          (len(got or []), ev, alert))
+
+
 def test_ingest(s):
     word = 'ingestword%d' % os.getpid()
     lines = '\n'.join(json.dumps({'@timestamp': '2026-11-28T05:00:0%dZ' % i, 'message': f'{word} {i}',
@@ -455,6 +478,7 @@ def main():
                 test_alert_within_a_second(s)
                 test_udp_and_search(s)
                 test_cli_accounts(s)
+                test_no_pri(s)
                 test_ingest(s)
                 test_metrics(s)
                 test_reload(s, rules_dir)

@@ -193,6 +193,7 @@ static void loop_main(void *arg)
 {
 	struct net *n = arg;
 
+	pthread_setname_np(pthread_self(), "hisn-net"); /* for top -H and perf */
 	uv_run(&n->loop, UV_RUN_DEFAULT);
 }
 

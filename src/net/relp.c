@@ -168,6 +168,7 @@ static void *relp_main(void *arg)
 {
 	struct net *n = arg;
 
+	pthread_setname_np(pthread_self(), "hisn-relp");
 	(void)relpEngineRun(n->relp);
 	return NULL;
 }

@@ -446,9 +446,12 @@ static int parse_syslog(worker *w, srv_rec **recs, size_t n)
 		return CORE_ENOMEM;
 	w->feed.len = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		/* a record without PRI gets <13>, as RFC 3164 4.3.3 has a relay do
+		 * (the octet-counted stream needs "LEN <"; the raw text is kept) */
+		bool pri = recs[i]->len > 0 && recs[i]->data[0] == '<';
 		w->starts[i] = w->sys_pos + w->feed.len;
 		w->errs[i] = NULL;
-		rc = core_buf_printf(&w->feed, "%zu ", recs[i]->len);
+		rc = core_buf_printf(&w->feed, "%zu %s", recs[i]->len + (pri ? 0 : 4), pri ? "" : "<13>");
 		rc = rc ? rc : core_buf_add(&w->feed, recs[i]->data, recs[i]->len);
 	}
 	w->recs = recs, w->nrecs = n;

@@ -25,11 +25,20 @@
 #define STORE_WPARTS 4  /* partitions the writer keeps open */
 #define STORE_RPARTS 8  /* partitions each reader keeps open */
 #define STORE_SCHEMA_VERSION 2
+/* Checkpoints (store_ckpt.c): beyond this many WAL frames (16 KiB pages: 128
+ * MiB), the writer waits for the checkpoint thread before it begins a
+ * transaction on the partition, so that the WAL is rewound; at most this long. */
+#define STORE_WAL_WAIT_FRAMES 8192
+#define STORE_CKPT_WAIT_NS INT64_C(2000000000)
 
 /* A partition open for writing (writer thread only). */
 typedef struct store_wpart {
 	int64_t day;         /* days since 1970; -1: slot unused */
 	sqlite3 *db;
+	struct store *owner; /* for the WAL hook */
+	int wal_frames;      /* frames in the WAL after the last commit */
+	bool ck_self;        /* the checkpoint thread cannot take it: checkpoint here */
+	int version;         /* the file's STORE_PART_VERSION */
 	sqlite3_stmt *ins, *fts, *blk;
 	bool in_txn, dirty;
 	int64_t rows;        /* highest rowid written */
@@ -61,6 +70,25 @@ typedef struct store_conn {
 	sqlite3_stmt *q[STORE_Q_N];
 } store_conn;
 
+/* A partition the checkpoint thread serves: its own connection, and the WAL
+ * size (frames) asked for and backfilled. */
+typedef struct store_ckslot {
+	int64_t day;   /* -1: unused */
+	sqlite3 *db;
+	int want, done;
+	uint64_t asked;
+	bool busy, failed;
+} store_ckslot;
+
+typedef struct store_ckpt {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t work, progress;
+	bool started, stop;
+	store_ckslot slot[STORE_WPARTS];
+	uint64_t tick, passes, waits;
+} store_ckpt;
+
 struct store {
 	char dir[4096], evdir[4096];
 	store_options opt;
@@ -72,6 +100,7 @@ struct store {
 	store_wpart wp[STORE_WPARTS];
 	uint64_t wtick;
 	int64_t cur_day; /* newest partition day: events never go to an older one */
+	store_ckpt ck;   /* the checkpoint thread (store_ckpt.c) */
 
 	/* account writes, any thread */
 	pthread_mutex_t acct_mu;
@@ -115,8 +144,28 @@ extern const char *const store_i_key_names[STORE_NKEYS];
 /* The FTS5 token of value v of key k: a letter and 16 hex digits, NUL-ended. */
 void store_i_key_token(unsigned k, const char *v, size_t n, char out[18]);
 void store_i_wpart_close(store_wpart *wp);
+/* Raw records whose message is at least this long are stored compact (see
+ * raw_compact in store_write.c). */
+#define STORE_RAW_MIN_JOIN 16
+/* The raw record of a row stored in the compact BLOB form (the header, then
+ * the message bytes found inside the json column), put together in buf
+ * (appended). 0, CORE_EINVAL when the BLOB does not fit its json (then buf is
+ * unchanged), or CORE_ENOMEM. */
+int store_i_raw_join(sqlite3_stmt *st, int raw_col, int json_col, core_buf *buf);
 /* 0 (informational) .. 4 (critical), or -1 for an unknown level. */
 int store_i_level(const char *level);
+
+/* ---- store_ckpt.c: checkpoints off the writer thread ---- */
+void store_i_ckpt_init(store *s);
+/* Ends the thread and closes its connections (before the writer's close). */
+void store_i_ckpt_stop(store *s);
+/* Sets the WAL hook of a writer partition connection just opened. */
+void store_i_ckpt_attach(store *s, store_wpart *wp);
+/* Writer thread, before BEGIN on wp: waits for the checkpoint when the WAL is
+ * over its bound (or checkpoints itself when the thread cannot). */
+void store_i_ckpt_wait(store *s, store_wpart *wp);
+/* Writer thread, before a partition's files are deleted. */
+void store_i_ckpt_forget(store *s, int64_t day);
 
 /* ---- store_json.c: a JSON writer that keeps the first error ---- */
 typedef struct store_jw {

@@ -94,6 +94,27 @@ void store_jw_col(store_jw *w, sqlite3_stmt *st, int i)
 	store_jw_str(w, s, (size_t)sqlite3_column_bytes(st, i));
 }
 
+int store_i_raw_join(sqlite3_stmt *st, int raw_col, int json_col, core_buf *buf)
+{
+	const unsigned char *p = sqlite3_column_blob(st, raw_col);
+	size_t n = (size_t)sqlite3_column_bytes(st, raw_col);
+	const char *json = (const char *)sqlite3_column_text(st, json_col);
+	size_t jn = (size_t)sqlite3_column_bytes(st, json_col);
+	uint32_t off = 0, len = 0;
+
+	if (!p || n < 8 || !json)
+		return CORE_EINVAL;
+	for (int i = 0; i < 4; i++) {
+		off |= (uint32_t)p[i] << (8 * i);
+		len |= (uint32_t)p[4 + i] << (8 * i);
+	}
+	if (off > jn || len > jn - off)
+		return CORE_EINVAL;
+	if (core_buf_add(buf, p + 8, n - 8) || core_buf_add(buf, json + off, len))
+		return CORE_ENOMEM;
+	return 0;
+}
+
 void store_jw_coljson(store_jw *w, sqlite3_stmt *st, int i, const char *dflt)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);

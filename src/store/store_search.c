@@ -384,7 +384,17 @@ static void event_json(store_jw *w, int64_t id, sqlite3_stmt *g)
 	store_jw_lit(w, ",\"format\":");
 	store_jw_col(w, g, 4);
 	store_jw_lit(w, ",\"raw\":");
-	store_jw_col(w, g, 5);
+	if (sqlite3_column_type(g, 5) == SQLITE_BLOB) { /* the compact form */
+		core_buf b;
+		core_buf_init(&b, 0);
+		int rc = store_i_raw_join(g, 5, 6, &b);
+		if (rc == CORE_ENOMEM && w->rc == 0)
+			w->rc = rc;
+		store_jw_str(w, rc == 0 ? (b.data ? b.data : "") : NULL, b.len);
+		core_buf_free(&b);
+	} else {
+		store_jw_col(w, g, 5);
+	}
 	store_jw_lit(w, ",\"event\":");
 	store_jw_coljson(w, g, 6, "{}");
 	store_jw_lit(w, "}");
