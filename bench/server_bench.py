@@ -69,6 +69,9 @@ import urllib.parse
 import urllib.request
 import http.cookiejar
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests'))
+from hisnproc import ServerProc  # noqa: E402  (the server process, shared with the tests)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.normpath(os.path.join(ROOT, '..', 'shared', 'data'))
 SIGMA = os.path.join(SHARED, 'sigma', 'rules')
@@ -141,7 +144,7 @@ def make_input(path, lines, every):
 
 
 # ---- the server ---------------------------------------------------------------------------
-class Server:
+class Server(ServerProc):
     def __init__(self, hisn, data, rules=(), workers=None, extra=()):
         self.data = data
         args = [hisn, 'server', '--data', data, '--syslog', 'tcp://127.0.0.1:0', '--relp', '127.0.0.1:0',
@@ -150,29 +153,12 @@ class Server:
             args += ['--rules', r]
         if workers is not None:
             args += ['--workers', str(workers)]
-        self.args = args + list(extra)
         self.workers = workers
-        self.log = []
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen(self.args, stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-        self.ready.wait(120)
-        self.ports = {}
-        for line in self.log:
-            m = re.search(r'listening: (\w+)://127\.0\.0\.1:(\d+)', line)
-            if m:
-                self.ports[m.group(1)] = int(m.group(2))
+        ServerProc.__init__(self, args + list(extra), wait=120)
         if self.proc.poll() is not None or 'tcp' not in self.ports or 'http' not in self.ports:
             raise SystemExit('server_bench: the server did not start:\n' + '\n'.join(self.log[-20:]))
         self.base = f"http://127.0.0.1:{self.ports['http']}"
         self.token = None
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip('\n'))
-            if ' ready (' in line or 'cannot start' in line:
-                self.ready.set()
-        self.ready.set()
 
     def get(self, path, timeout=30):
         req = urllib.request.Request(self.base + path)

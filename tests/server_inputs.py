@@ -32,34 +32,14 @@ import tempfile
 import threading
 import time
 
+from hisnproc import ServerProc, check, plan, results, wait_for  # noqa: F401
+
 HISN, ROOT = sys.argv[1], sys.argv[2]
-results = []
 procs = []  # every process this test started, ended in main's finally
 RSYSLOG_N = 200  # messages through each rsyslog action
 
 
-# ---- TAP and small helpers (after tests/server_test.py) ----------------------
-
-def check(ok, name, detail=''):
-    results.append(bool(ok))
-    print(('ok' if ok else 'not ok') + f' {len(results)} - {name}')
-    if not ok and detail:
-        for line in str(detail).splitlines()[:30]:
-            print('#   ' + line)
-    sys.stdout.flush()
-    return ok
-
-
-def wait_for(fn, timeout, step=0.05):
-    t0 = time.monotonic()
-    while True:
-        r = fn()
-        if r:
-            return r
-        if time.monotonic() - t0 > timeout:
-            return r
-        time.sleep(step)
-
+# ---- small helpers (TAP, polling, the server process: hisnproc.py) -------------
 
 def on_signal(signum, frame):
     print(f'Bail out! stopped by signal {signum}')
@@ -89,7 +69,7 @@ class Resp:
         return f'{self.code} {self.text[:600]}'
 
 
-class Server:
+class Server(ServerProc):
     def __init__(self, tmp, name, cacert, *extra):
         self.tmp = tmp
         self.data = os.path.join(tmp, name)
@@ -97,34 +77,13 @@ class Server:
         self.args = [HISN, 'server', '--data', self.data,
                      '--syslog', 'udp://127.0.0.1:0,tcp://127.0.0.1:0,tls://127.0.0.1:0',
                      '--relp', '127.0.0.1:0', '--http', 'https://127.0.0.1:0'] + list(extra)
-        self.log = []
-        self.ports = {}
         self.token = None
         self.n = 0
-        self.ready = threading.Event()
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, errors='replace')
-        procs.append(self.proc)
-        threading.Thread(target=self._read, daemon=True).start()
-        self.ready.wait(300)
-        for line in self.log:
-            m = re.search(r'listening: (\w+)://127\.0\.0\.1:(\d+)', line)
-            if m:
-                self.ports[m.group(1)] = int(m.group(2))
+        ServerProc.__init__(self, self.args, procs=procs)
         self.base = f"https://127.0.0.1:{self.ports.get('https', 0)}"
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip('\n'))
-            if ' ready (' in line or 'cannot start' in line:
-                self.ready.set()
-        self.ready.set()
 
     def up(self):
         return self.proc.poll() is None and all(k in self.ports for k in ('udp', 'tcp', 'tls', 'relp', 'https'))
-
-    def text(self):
-        return '\n'.join(self.log)
 
     def curl(self, method, path, body=None, ctype=None, headers=(), token=True, extra=(), timeout=120):
         self.n += 1
@@ -539,8 +498,8 @@ def main():
                 except subprocess.TimeoutExpired:
                     pass
         shutil.rmtree(tmp, ignore_errors=True)
-        print(f'1..{len(results)}')
-    return 0 if all(results) else 1
+        status = plan()
+    return status
 
 
 if __name__ == '__main__':

@@ -18,48 +18,19 @@ import tempfile
 import threading
 import time
 
+import hisnproc
+from hisnproc import ServerProc, check, plan
+
 HISN, ROOT = sys.argv[1], sys.argv[2]
-results = []
-
-
-def check(ok, name, detail=''):
-    results.append(bool(ok))
-    print(('ok' if ok else 'not ok') + f' {len(results)} - {name}')
-    if not ok and detail:
-        for line in str(detail).splitlines()[:20]:
-            print('#   ' + line)
-    sys.stdout.flush()
-    return ok
-
-
-class Server:
+class Server(ServerProc):
     def __init__(self, data, *extra, relp_port=0):
         self.data = data
-        self.args = [HISN, 'server', '--data', data,
-                     '--syslog', 'udp://127.0.0.1:0,tcp://127.0.0.1:0',
-                     '--relp', f'127.0.0.1:{relp_port}', '--http', 'https://127.0.0.1:0'] + list(extra)
-        self.log = []
-        self.proc = subprocess.Popen(self.args, stderr=subprocess.PIPE, text=True)
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.ready.wait(60)
-        self.ports = {}
-        for line in self.log:
-            m = re.search(r'listening: (\w+)://127\.0\.0\.1:(\d+)', line)
-            if m:
-                self.ports[m.group(1)] = int(m.group(2))
+        ServerProc.__init__(self, [HISN, 'server', '--data', data,
+                                   '--syslog', 'udp://127.0.0.1:0,tcp://127.0.0.1:0',
+                                   '--relp', f'127.0.0.1:{relp_port}', '--http', 'https://127.0.0.1:0']
+                            + list(extra), wait=60)
         self.base = f"https://127.0.0.1:{self.ports.get('https', 0)}"
         self.token = None
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip('\n'))
-            if ' ready (' in line or 'cannot start' in line:
-                self.ready.set()
-        self.ready.set()
-
-    def text(self):
-        return '\n'.join(self.log)
 
     def curl(self, method, path, body=None, token=True, headers=(), cookies=None):
         cmd = ['curl', '-sk', '-o', '-', '-w', '\n%{http_code}', '-X', method, self.base + path]
@@ -107,13 +78,10 @@ def login(s, tmp):
 
 
 def wait_for(fn, timeout):
+    """(fn's last value, seconds waited)."""
     t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        r = fn()
-        if r:
-            return r, time.monotonic() - t0
-        time.sleep(0.02)
-    return None, time.monotonic() - t0
+    r = hisnproc.wait_for(fn, timeout, 0.02)
+    return r, time.monotonic() - t0
 
 
 def alerts_of(s, title):
@@ -491,8 +459,7 @@ def main():
         test_kill9_ingest(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f'1..{len(results)}')
-    return 0 if all(results) else 1
+    return plan()
 
 
 if __name__ == '__main__':
