@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/server_int.h"
 
 #define WORKER_BATCH 512
+#define WORKER_MIN 64                  /* records a woken worker waits for ... */
+#define QUEUE_GATHER_NS 2000000l       /* ... for at most this long */
 #define STREAM_MAX_AGE_NS (3600ll * 1000000000ll)
 
 /* ---- the input queue ------------------------------------------------------------------- */
@@ -67,7 +70,11 @@ static void append(srv_queue *q, srv_rec *r)
 	q->tail = r;
 	q->n++;
 	q->bytes += r->len;
-	pthread_cond_signal(&q->can_get);
+	/* wake a worker for the first record and when a batch is ready; between
+	 * the two a woken worker waits (at most QUEUE_GATHER_NS) for more: one
+	 * wake-up per batch instead of one per record at moderate rates */
+	if (q->n == 1 || q->n == WORKER_MIN)
+		pthread_cond_signal(&q->can_get);
 }
 
 int srv_queue_try_put(srv_queue *q, srv_rec *r)
@@ -115,6 +122,16 @@ static size_t queue_get(srv_queue *q, srv_rec **out, size_t max, bool *resume)
 	pthread_mutex_lock(&q->mu);
 	while (!q->head && !q->closed)
 		pthread_cond_wait(&q->can_get, &q->mu);
+	if (q->head && q->n < WORKER_MIN && !q->closed) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += QUEUE_GATHER_NS;
+		if (until.tv_nsec >= 1000000000l)
+			until.tv_sec++, until.tv_nsec -= 1000000000l;
+		while (q->n < WORKER_MIN && !q->closed &&
+		       pthread_cond_timedwait(&q->can_get, &q->mu, &until) == 0)
+			;
+	}
 	while (q->head && n < max) {
 		srv_rec *r = q->head;
 		q->head = r->next;
@@ -124,6 +141,8 @@ static size_t queue_get(srv_queue *q, srv_rec **out, size_t max, bool *resume)
 	}
 	if (!q->head)
 		q->tail = NULL;
+	else /* more than this worker took: wake another (appends only signal at 1 and WORKER_MIN) */
+		pthread_cond_signal(&q->can_get);
 	*resume = q->refused && n > 0;
 	if (*resume)
 		q->refused = false;
