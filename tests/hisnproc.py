@@ -3,12 +3,15 @@ bench/server_bench.py share: TAP checks, polling, and a `hisn server`
 process started with every port picked by the kernel, whose log (stderr) is
 read in a thread and whose ports are read from its "listening:" lines."""
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
 
 results = []  # one bool per check, in order
+procs = []    # every process a test started, ended by end_all
+SANITIZER = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:')
 
 
 def check(ok, name, detail=''):
@@ -26,6 +29,35 @@ def plan():
     """Prints the TAP plan; the exit status of the test."""
     print(f'1..{len(results)}')
     return 0 if all(results) else 1
+
+
+def on_signal(signum, frame):
+    print(f'Bail out! stopped by signal {signum}')
+    sys.stdout.flush()
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks
+
+
+def bail_on_signals():
+    """SIGTERM, SIGINT, SIGHUP end the test through its finally blocks."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+
+def end_all():
+    """Kills every process in procs that still runs (a test's finally)."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def sanitizer_checks(s):
+    """After the server ended: no AddressSanitizer, LeakSanitizer or UBSan report."""
+    bad = [line for line in s.log if SANITIZER.search(line)]
+    check(not bad, 'the server log has no sanitizer report', '\n'.join(s.log[-60:]) if bad else '')
 
 
 def wait_for(fn, timeout, step=0.05):

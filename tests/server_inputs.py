@@ -32,29 +32,14 @@ import tempfile
 import threading
 import time
 
-from hisnproc import ServerProc, check, plan, results, wait_for  # noqa: F401
+from hisnproc import (ServerProc, bail_on_signals, check, end_all, plan, procs, results,  # noqa: F401
+                      sanitizer_checks, wait_for)
 
 HISN, ROOT = sys.argv[1], sys.argv[2]
-procs = []  # every process this test started, ended in main's finally
 RSYSLOG_N = 200  # messages through each rsyslog action
 
 
 # ---- small helpers (TAP, polling, the server process: hisnproc.py) -------------
-
-def on_signal(signum, frame):
-    print(f'Bail out! stopped by signal {signum}')
-    sys.stdout.flush()
-    raise SystemExit(128 + signum)  # unwinds through the finally blocks
-
-
-SANITIZER = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:')
-
-
-def sanitizer_checks(s):
-    """After the server ended: no AddressSanitizer, LeakSanitizer or UBSan report."""
-    bad = [line for line in s.log if SANITIZER.search(line)]
-    check(not bad, 'the server log has no sanitizer report', '\n'.join(s.log[-60:]) if bad else '')
-
 
 class Resp:
     def __init__(self, code, raw):
@@ -463,8 +448,7 @@ def test_ingest(s):
 
 
 def main():
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    bail_on_signals()
     tmp = tempfile.mkdtemp(prefix='hisn-inputs-test-')
     s = None
     try:
@@ -490,13 +474,7 @@ def main():
             check(rc == 0, 'SIGTERM stops the server cleanly (exit 0)', (rc, s.text()[-1500:]))
         sanitizer_checks(s)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    pass
+        end_all()
         shutil.rmtree(tmp, ignore_errors=True)
         status = plan()
     return status

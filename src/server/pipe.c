@@ -437,7 +437,7 @@ static int fallback(worker *w, srv_rec *rec, const char *why)
 	ev.format = "raw";
 	if (core_event_set_str(&ev, "message", rec->data, rec->len) < 0 ||
 	    core_event_set_str(&ev, "error.message", why, strlen(why)) < 0 || add_peer(&ev, rec) != 0 ||
-	    core_event_index(&ev) != 0)
+	    (!rec->peer[0] && core_event_index(&ev) != 0)) /* add_peer indexes when it adds */
 		goto out;
 	rc = add_event(w, &ev, rec, rec->data, rec->len);
 out:

@@ -202,6 +202,20 @@ static int step_err(sqlite3 *db, int rc, const plan *pl, core_err *err)
 }
 
 /* Indexed or scanned search of one partition. */
+/* head, the plan's WHERE text, then tail: prepared into *st (the caller
+ * finalizes it and frees sql) and bound for day. */
+static int prepare_where(plan *pl, sqlite3 *db, int64_t day, const char *head, const char *tail,
+			 core_buf *sql, sqlite3_stmt **st, core_err *err)
+{
+	int rc;
+	if ((rc = core_buf_printf(sql, "%s%s%s", head, pl->where.data, tail)))
+		return core_err_set(err, rc, SIZE_MAX, "search: out of memory");
+	if ((rc = sqlite3_prepare_v2(db, sql->data, (int)sql->len, st, NULL)) != SQLITE_OK)
+		return store_i_dberr(db, rc, err, "search");
+	plan_bind(pl, *st, day);
+	return 0;
+}
+
 static int search_plain(plan *pl, sqlite3 *db, int64_t day, core_err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -209,17 +223,9 @@ static int search_plain(plan *pl, sqlite3 *db, int64_t day, core_err *err)
 	int rc;
 
 	core_buf_init(&sql, 1 << 16);
-	if ((rc = core_buf_printf(&sql, "SELECT e.ts, e.rowid FROM events e WHERE %s"
-					" ORDER BY e.ts DESC, e.rowid DESC LIMIT ?9",
-				  pl->where.data))) {
-		rc = core_err_set(err, rc, SIZE_MAX, "search: out of memory");
+	if ((rc = prepare_where(pl, db, day, "SELECT e.ts, e.rowid FROM events e WHERE ",
+				    " ORDER BY e.ts DESC, e.rowid DESC LIMIT ?9", &sql, &st, err)))
 		goto out;
-	}
-	if ((rc = sqlite3_prepare_v2(db, sql.data, (int)sql.len, &st, NULL)) != SQLITE_OK) {
-		rc = store_i_dberr(db, rc, err, "search");
-		goto out;
-	}
-	plan_bind(pl, st, day);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		topn_add(&pl->top, sqlite3_column_int64(st, 0),
 			 (day << STORE_ID_SHIFT) | sqlite3_column_int64(st, 1));
@@ -297,18 +303,10 @@ static int search_fts(plan *pl, sqlite3 *db, int64_t day, core_err *err)
 	core_buf_init(&sql, 1 << 16);
 	if ((rc = load_blocks(db, &bl, &nb, err)))
 		goto out;
-	if ((rc = core_buf_printf(&sql, "SELECT e.ts, e.rowid FROM fts CROSS JOIN events e"
-					" ON e.rowid = fts.rowid WHERE fts MATCH ?6 AND fts.rowid"
-					" BETWEEN ?7 AND ?8 AND %s ORDER BY fts.rowid DESC",
-				  pl->where.data))) {
-		rc = core_err_set(err, rc, SIZE_MAX, "search: out of memory");
+	if ((rc = prepare_where(pl, db, day, "SELECT e.ts, e.rowid FROM fts CROSS JOIN events e"
+				    " ON e.rowid = fts.rowid WHERE fts MATCH ?6 AND fts.rowid BETWEEN ?7 AND ?8 AND ",
+				    " ORDER BY fts.rowid DESC", &sql, &st, err)))
 		goto out;
-	}
-	if ((rc = sqlite3_prepare_v2(db, sql.data, (int)sql.len, &st, NULL)) != SQLITE_OK) {
-		rc = store_i_dberr(db, rc, err, "search");
-		goto out;
-	}
-	plan_bind(pl, st, day);
 	rc = SQLITE_DONE;
 	for (size_t i = nb; i-- > 0 && !stop;) {
 		if (bl[i].max_ts < pl->from || bl[i].min_ts >= pl->to)
